@@ -1,0 +1,203 @@
+"""What the estimators share: parameter checks, the fit pipeline and prediction."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from daskgd import _kernels
+from daskgd._data import DataSummary, _is_dask_frame, as_fit_input, check_X, summarise
+from daskgd._engine import Engine, fit_client
+from daskgd.losses import Loss
+from daskgd.objective import Objective
+from daskgd.penalties import L2
+from daskgd.solvers import SOLVERS, SolverOptions, get_solver
+
+LEARNING_RATES = ("auto", "constant", "invscaling")
+
+
+def _check_number(
+    value: Any, name: str, *, low: float, integer: bool = False, strict: bool = False,
+    allow_inf: bool = False,
+) -> None:
+    kind = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, bool)
+    if ok:
+        ok = (value > low if strict else value >= low) and (
+            allow_inf or np.isfinite(value)
+        )
+    if not ok:
+        what = "an integer" if integer else "a number"
+        rel = ">" if strict else ">="
+        raise ValueError(f"{name} must be {what} {rel} {low}; got {value!r}.")
+
+
+class LinearModelBase(BaseEstimator):
+    """Base of the daskgd estimators: a linear predictor fitted by a distributed solver.
+
+    Subclasses give ``_loss()``, ``_penalty()`` (on the estimator's scale), ``_data_scale()``
+    and whether they classify. The fit uses the active ``distributed.Client`` or, when there
+    is none, a ``LocalCluster`` started and closed for the fit.
+    """
+
+    _classify = False
+
+    # ---------------------------------------------------------------- hooks
+
+    def _loss(self) -> Loss:
+        raise NotImplementedError
+
+    def _penalty(self) -> L2:
+        return L2(0.0)
+
+    def _data_scale(self) -> float:
+        return 1.0
+
+    def _check_summary(self, summary: DataSummary) -> None:
+        """Raise for data this estimator cannot fit (e.g. one class)."""
+
+    # ---------------------------------------------------------------- parameters
+
+    def _check_params(self) -> SolverOptions:
+        get_solver(self.solver)
+        _check_number(self.max_iter, "max_iter", low=1, integer=True)
+        _check_number(self.tol, "tol", low=0)
+        if not isinstance(self.fit_intercept, bool | np.bool_):
+            raise ValueError(f"fit_intercept must be True or False; got {self.fit_intercept!r}.")
+        learning_rate, eta0 = self.learning_rate, self.eta0
+        if isinstance(learning_rate, numbers.Real) and not isinstance(learning_rate, bool):
+            _check_number(learning_rate, "learning_rate", low=0, strict=True)
+            learning_rate, eta0 = "constant", float(learning_rate)
+        elif learning_rate not in LEARNING_RATES:
+            raise ValueError(
+                f"learning_rate must be one of {list(LEARNING_RATES)} or a positive number; "
+                f"got {learning_rate!r}."
+            )
+        if self.solver == "gd" and learning_rate == "invscaling":
+            raise ValueError(
+                "learning_rate='invscaling' is a schedule for solver='sgd'; solver='gd' takes "
+                "'auto' (line search) or 'constant' / a number."
+            )
+        _check_number(eta0, "eta0", low=0, strict=True)
+        _check_number(self.power_t, "power_t", low=0)
+        _check_number(self.batch_size, "batch_size", low=1, integer=True)
+        _check_number(self.local_steps, "local_steps", low=1, integer=True)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        return SolverOptions(
+            max_iter=int(self.max_iter), tol=float(self.tol), learning_rate=learning_rate,
+            eta0=float(eta0), power_t=float(self.power_t), batch_size=int(self.batch_size),
+            local_steps=int(self.local_steps), seed=seed, verbose=int(self.verbose),
+        )
+
+    # ---------------------------------------------------------------- fit
+
+    def _fit(self, X: Any, y: Any, sample_weight: Any) -> np.ndarray | None:
+        """Fit ``coef_`` and ``intercept_``; returns the classes for classifiers."""
+        options = self._check_params()
+        solver = get_solver(self.solver)
+        data = as_fit_input(X, y, sample_weight, classify=self._classify)
+        summary = None
+        if not data.is_dask:
+            # In-memory data is checked here, before any cluster is contacted or started.
+            chunk = _kernels.make_chunk(data.X, data.y, data.sample_weight)
+            summary = summarise([_kernels.chunk_stats(chunk, self._classify)], self._classify)
+            self._check_summary(summary)
+        with fit_client() as client:
+            engine, summary = Engine.place(
+                client, data, self._classify, summary=summary, check=self._check_summary
+            )
+            try:
+                objective = Objective(
+                    self._loss(), self._penalty(), self.fit_intercept, self._data_scale(),
+                    summary, engine,
+                )
+                result = solver.solve(objective, objective.initial_theta(), options)
+            finally:
+                engine.close()
+        coef, intercept = objective.split(result.theta)
+        dtype = data.X.dtype
+        self.coef_ = coef.astype(dtype)
+        self.intercept_ = dtype.type(intercept) if self.fit_intercept else dtype.type(0.0)
+        self.n_iter_ = result.n_iter
+        self.history_ = result.history
+        self.solver_ = solver.name
+        self.converged_ = result.converged
+        self.n_features_in_ = data.n_features
+        if data.feature_names is not None:
+            self.feature_names_in_ = data.feature_names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        if not result.converged:
+            warnings.warn(
+                f"{type(self).__name__} (solver={solver.name!r}) did not converge in "
+                f"{result.n_iter} iterations: {result.message}. Increase max_iter or tol, or "
+                "scale the features.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return summary.classes
+
+    # ---------------------------------------------------------------- predict
+
+    def _prediction_input(self, X: Any) -> np.ndarray | da.Array:
+        """X checked against what the model was fitted on; columns matched by name."""
+        check_is_fitted(self, "coef_")
+        fitted_names = getattr(self, "feature_names_in_", None)
+        if fitted_names is not None and (
+            isinstance(X, pd.DataFrame) or _is_dask_frame(X)
+        ) and all(isinstance(c, str) for c in X.columns):
+            columns = list(X.columns)
+            missing = [c for c in fitted_names if c not in columns]
+            unseen = [c for c in columns if c not in set(fitted_names)]
+            if missing or unseen:
+                raise ValueError(
+                    "The feature names should match those that were passed during fit: "
+                    f"missing {missing}, unseen {unseen}."
+                )
+            if columns != list(fitted_names):
+                X = X[list(fitted_names)]
+        Xc, _ = check_X(X)
+        if Xc.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {Xc.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        if isinstance(Xc, np.ndarray) and not np.isfinite(Xc).all():
+            raise ValueError("Input X contains NaN or infinity.")
+        return Xc
+
+    def decision_function(self, X: Any) -> np.ndarray | da.Array:
+        """Linear predictor ``X @ coef_ + intercept_``.
+
+        Parameters
+        ----------
+        X : array-like or dask array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray or dask array of shape (n_samples,)
+            Lazy (a dask array) when X is a dask collection.
+        """
+        Xc = self._prediction_input(X)
+        coef = np.asarray(self.coef_, dtype=np.float64).reshape(-1)
+        intercept = float(np.ravel(self.intercept_)[0])
+        if isinstance(Xc, da.Array):
+            return da.map_blocks(
+                _kernels.predict_linear, Xc, coef, intercept, drop_axis=1, dtype=np.float64,
+                name="daskgd-predict",
+            )
+        return _kernels.predict_linear(Xc, coef, intercept)
+
+
+def solver_names() -> list[str]:
+    """The names accepted by the ``solver`` parameter."""
+    return sorted(SOLVERS)

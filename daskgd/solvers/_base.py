@@ -1,0 +1,84 @@
+"""What every solver shares: its options, its result and the per-iteration record."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+from daskgd.objective import Objective
+
+logger = logging.getLogger("daskgd")
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Hyper-parameters a solver may use (each solver documents which)."""
+
+    max_iter: int = 100
+    tol: float = 1e-4
+    learning_rate: str = "auto"  # "auto", "constant" or "invscaling"
+    eta0: float = 0.01
+    power_t: float = 0.25
+    batch_size: int = 1024
+    local_steps: int = 1
+    n_iter_no_change: int = 5
+    seed: int = 0
+    verbose: int = 0
+
+
+@dataclass
+class SolverResult:
+    """theta : (n_params,) final parameters; history : one dict per iteration."""
+
+    theta: np.ndarray
+    n_iter: int
+    converged: bool
+    message: str
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Solver(Protocol):
+    """A driver-side optimisation loop over an ``Objective``."""
+
+    name: ClassVar[str]
+
+    def solve(
+        self, objective: Objective, theta0: np.ndarray, options: SolverOptions
+    ) -> SolverResult: ...
+
+
+class Recorder:
+    """Collects one record per iteration (and logs it when ``verbose``)."""
+
+    def __init__(self, objective: Objective, solver: str, verbose: int) -> None:
+        self.objective = objective
+        self.solver = solver
+        self.verbose = verbose
+        self.start = time.perf_counter()
+        self.history: list[dict[str, Any]] = []
+
+    def __call__(self, iteration: int, value: float, grad_norm: float, step: float) -> None:
+        record = {
+            "iteration": iteration,
+            "objective": float(value),
+            "grad_norm": float(grad_norm),
+            "step": float(step),
+            "elapsed": time.perf_counter() - self.start,
+            "passes": self.objective.engine.n_passes,
+        }
+        self.history.append(record)
+        if self.verbose:
+            logger.info(
+                "daskgd %s: iteration %d objective %.10g grad_norm %.3g step %.3g "
+                "(%.2f s, %.1f passes)", self.solver, iteration, value, grad_norm, step,
+                record["elapsed"], record["passes"],
+            )
+
+
+def grad_norm(grad: np.ndarray) -> float:
+    """The stopping measure of the gradient solvers: its largest absolute entry."""
+    return float(np.max(np.abs(grad))) if grad.size else 0.0
