@@ -228,6 +228,7 @@ class DataSummary:
     """What a fit needs from the data, from one pass over it.
 
     feature_mean : (n_features,) weighted column means (for the centred parametrisation)
+    feature_var : (n_features,) weighted column variances (for default step sizes)
     classes : sorted labels (classification) or None
     """
 
@@ -235,6 +236,7 @@ class DataSummary:
     n_positive: int
     weight_sum: float
     feature_mean: np.ndarray
+    feature_var: np.ndarray
     y_mean: float
     y_min: float
     classes: np.ndarray | None
@@ -277,6 +279,8 @@ def summarise(stats: Sequence[ChunkStats], classify: bool) -> DataSummary:
     if not weight_sum > 0:
         raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight.")
     feature_mean = np.sum([s.weighted_X_sum for s in stats], axis=0) / weight_sum
+    mean_sq = np.sum([s.weighted_X_sq_sum for s in stats], axis=0) / weight_sum
+    feature_var = np.maximum(mean_sq - feature_mean**2, 0.0)
     classes = None
     if classify:
         classes, class_weights = _merge_labels(stats)
@@ -288,6 +292,7 @@ def summarise(stats: Sequence[ChunkStats], classify: bool) -> DataSummary:
         n_positive=int(sum(s.n_positive for s in stats)),
         weight_sum=weight_sum,
         feature_mean=feature_mean,
+        feature_var=feature_var,
         y_mean=y_mean,
         y_min=float(min(s.y_min for s in stats)),
         classes=classes,

@@ -13,7 +13,6 @@ are pure functions of (chunks, coefficients), so the retried call gives the same
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import logging
@@ -21,6 +20,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError
 from typing import Any
 
 import dask.array as da
@@ -35,7 +35,7 @@ from daskgd._kernels import Chunk
 logger = logging.getLogger("daskgd")
 
 # Errors that mean "the cluster lost something", after which a call is retried.
-_LOST = (asyncio.CancelledError, KilledWorker, OSError)
+_LOST = (CancelledError, KilledWorker, OSError)
 
 #: Target size of the chunks NumPy input is split into (bytes of X).
 NUMPY_CHUNK_BYTES = 32 * 2**20
@@ -60,7 +60,7 @@ def fit_client() -> Iterator[Client]:
         LocalCluster(threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
         Client(cluster) as client,
     ):
-        logger.info(
+        logger.warning(
             "daskgd: no active dask Client; started a LocalCluster for this fit "
             "(%d workers, dashboard %s). It is closed when the fit ends; create a "
             "distributed.Client first to reuse a cluster.",

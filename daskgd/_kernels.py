@@ -34,9 +34,8 @@ def make_chunk(X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> Chunk:
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
     X = np.ascontiguousarray(X)
+    # y keeps its dtype: regression targets arrive as float64, labels are encoded later.
     y = np.asarray(y).reshape(-1)
-    if y.dtype.kind in "biuf":
-        y = y.astype(np.float64, copy=False)
     if w is not None:
         w = np.asarray(w, dtype=np.float64).reshape(-1)
     return Chunk(X, y, w)
@@ -56,6 +55,7 @@ class ChunkStats:
     weight_sum: float
     n_positive: int  # rows with a positive weight
     weighted_X_sum: np.ndarray  # (n_features,) float64: sum_i w_i * x_i
+    weighted_X_sq_sum: np.ndarray  # (n_features,) float64: sum_i w_i * x_i**2
     weighted_y_sum: float  # sum_i w_i * y_i (regression only)
     y_min: float  # smallest target (regression only)
     labels: np.ndarray | None  # sorted distinct labels (classification only)
@@ -87,9 +87,11 @@ def chunk_stats(chunk: Chunk, classify: bool) -> ChunkStats:
     usable = bad_X is None and bad_y is None and bad_w is None
     if usable and n:
         weight_sum = float(weights.sum())
-        weighted_X_sum = (weights.astype(X.dtype) @ X).astype(np.float64)
+        w_x = weights.astype(X.dtype)
+        weighted_X_sum = (w_x @ X).astype(np.float64)
+        weighted_X_sq_sum = np.einsum("i,ij,ij->j", w_x, X, X, dtype=np.float64)
     else:
-        weight_sum, weighted_X_sum = 0.0, np.zeros(d)
+        weight_sum, weighted_X_sum, weighted_X_sq_sum = 0.0, np.zeros(d), np.zeros(d)
     labels = label_weights = None
     weighted_y_sum, y_min = 0.0, np.inf
     if classify:
@@ -106,6 +108,7 @@ def chunk_stats(chunk: Chunk, classify: bool) -> ChunkStats:
         weight_sum=weight_sum,
         n_positive=int(np.count_nonzero(weights > 0)),
         weighted_X_sum=weighted_X_sum,
+        weighted_X_sq_sum=weighted_X_sq_sum,
         weighted_y_sum=weighted_y_sum,
         y_min=y_min,
         labels=labels,

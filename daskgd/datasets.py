@@ -20,7 +20,13 @@ import pandas as pd
 from sklearn import datasets as _skdatasets
 from sklearn.utils import Bunch, check_random_state
 
-__all__ = ["load_breast_cancer", "load_diabetes", "load_flights"]
+__all__ = [
+    "FLIGHTS_FEATURES",
+    "LATE_THRESHOLD_MINUTES",
+    "load_breast_cancer",
+    "load_diabetes",
+    "load_flights",
+]
 
 #: Features of both flights problems, in column order.
 FLIGHTS_FEATURES: tuple[str, ...] = ("dep_delay", "distance", "air_time", "hour", "month")

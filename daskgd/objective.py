@@ -68,6 +68,23 @@ class Objective:
         self.n_params = self.n_features + int(fit_intercept)
         self.feature_mean = summary.feature_mean if fit_intercept else None
 
+    def smoothness_bound(self) -> float:
+        """An estimate of the Lipschitz constant of the gradient of ``f``.
+
+        ``curvature_bound * (sum of column variances + 1 for the intercept) + l2``: the trace
+        bound of the Hessian in the centred parametrisation (without centring, the raw second
+        moments). ``1 / bound`` is a safe step for (mini-batch) gradient steps.
+        """
+        spread = (
+            self.summary.feature_var
+            if self.fit_intercept
+            else self.summary.feature_var + self.summary.feature_mean**2
+        )
+        return float(
+            self.loss.curvature_bound * (spread.sum() + int(self.fit_intercept))
+            + self.penalty.strength
+        )
+
     # ---------------------------------------------------------------- parametrisation
 
     def initial_theta(self) -> np.ndarray:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from distributed import LocalCluster
 
 from daskgd._version import __version__
 from daskgd.cli import _format_table, main
@@ -138,12 +139,13 @@ def test_demo_end_to_end() -> None:
 
 
 @pytest.mark.slow
-def test_demo_on_an_existing_scheduler() -> None:
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True) as cluster:
-        result = run_daskgd("demo", "--sample", "5000", "--scheduler", cluster.scheduler_address)
+def test_demo_on_an_existing_scheduler(cluster: LocalCluster) -> None:
+    # The session's cluster (conftest.py): the demo must use it and leave it running.
+    n_workers = len(cluster.workers)
+    result = run_daskgd("demo", "--sample", "5000", "--scheduler", cluster.scheduler_address)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"scheduler {cluster.scheduler_address} with 1 worker, 1 thread" in result.stdout
+    assert f"scheduler {cluster.scheduler_address} with {n_workers} worker" in result.stdout
+    assert "LocalCluster with" not in result.stdout
     assert re.search(r"^Dashboard:\s+http://\S+", result.stdout, re.MULTILINE)
     assert "daskgd LinearRegression" in result.stdout
+    assert cluster.status.name == "running"

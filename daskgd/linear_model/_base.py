@@ -70,7 +70,14 @@ class LinearModelBase(BaseEstimator):
     def _check_params(self) -> SolverOptions:
         get_solver(self.solver)
         _check_number(self.max_iter, "max_iter", low=1, integer=True)
-        _check_number(self.tol, "tol", low=0)
+        if self.tol is None:
+            if self.solver != "sgd":
+                raise ValueError(
+                    "tol=None (no early stopping) is only for solver='sgd'; "
+                    f"solver={self.solver!r} needs a number >= 0."
+                )
+        else:
+            _check_number(self.tol, "tol", low=0)
         if not isinstance(self.fit_intercept, bool | np.bool_):
             raise ValueError(f"fit_intercept must be True or False; got {self.fit_intercept!r}.")
         learning_rate, eta0 = self.learning_rate, self.eta0
@@ -93,7 +100,8 @@ class LinearModelBase(BaseEstimator):
         _check_number(self.local_steps, "local_steps", low=1, integer=True)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         return SolverOptions(
-            max_iter=int(self.max_iter), tol=float(self.tol), learning_rate=learning_rate,
+            max_iter=int(self.max_iter), tol=None if self.tol is None else float(self.tol),
+            learning_rate=learning_rate,
             eta0=float(eta0), power_t=float(self.power_t), batch_size=int(self.batch_size),
             local_steps=int(self.local_steps), seed=seed, verbose=int(self.verbose),
         )

@@ -39,6 +39,15 @@ _SOLVER_DOC = """
         Log each iteration to the ``"daskgd"`` logger.
 """
 
+_CLUSTER_NOTE = """
+    Notes
+    -----
+    ``fit`` runs on the active ``distributed.Client`` (the most recently created one). With no
+    active client, a ``LocalCluster`` of worker processes is started for the fit, logged to the
+    ``"daskgd"`` logger, and closed when the fit ends; create a ``Client`` first to reuse one
+    cluster across fits. A client daskgd did not create is never closed.
+"""
+
 _ATTRIBUTES_DOC = """
     Attributes
     ----------
@@ -98,6 +107,7 @@ class LinearRegression(_LeastSquares):
         Fit an (unpenalised) intercept.
 {_SOLVER_DOC}
 {_ATTRIBUTES_DOC}
+{_CLUSTER_NOTE}
     """
 
     def __init__(
@@ -133,6 +143,7 @@ class Ridge(_LeastSquares):
     fit_intercept : bool, default=True
 {_SOLVER_DOC}
 {_ATTRIBUTES_DOC}
+{_CLUSTER_NOTE}
     """
 
     def __init__(

@@ -11,7 +11,7 @@ from sklearn.base import ClassifierMixin
 
 from daskgd._data import DataSummary
 from daskgd.linear_model._base import LinearModelBase, _check_number
-from daskgd.linear_model._linear import _SOLVER_DOC
+from daskgd.linear_model._linear import _CLUSTER_NOTE, _SOLVER_DOC
 from daskgd.losses import BinomialLogLoss, Loss
 from daskgd.penalties import L2
 
@@ -56,6 +56,7 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
     n_iter_ : ndarray of shape (1,)
     history_, converged_, solver_, n_features_in_, feature_names_in_
         As for :class:`daskgd.LinearRegression`.
+{_CLUSTER_NOTE}
     """
 
     _classify = True

@@ -15,6 +15,8 @@ class Loss(Protocol):
     """
 
     name: str
+    #: An upper bound of the second derivative with respect to ``eta``.
+    curvature_bound: float
     #: Whether ``y`` holds class codes (0/1) rather than real targets.
     is_classifier: bool
 

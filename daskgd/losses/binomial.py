@@ -14,6 +14,8 @@ class BinomialLogLoss:
     """
 
     name = "log_loss"
+    #: Largest second derivative with respect to eta (sets default step sizes).
+    curvature_bound = 0.25
     is_classifier = True
 
     def loss(self, y: np.ndarray, eta: np.ndarray) -> np.ndarray:

@@ -9,6 +9,8 @@ class HalfSquaredError:
     """``l(y, eta) = 0.5 * (eta - y)**2``; identity link."""
 
     name = "squared_error"
+    #: Largest second derivative with respect to eta (sets default step sizes).
+    curvature_bound = 1.0
     is_classifier = False
 
     def loss(self, y: np.ndarray, eta: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ class SolverOptions:
     """Hyper-parameters a solver may use (each solver documents which)."""
 
     max_iter: int = 100
-    tol: float = 1e-4
+    tol: float | None = 1e-4  # None: no early stopping (sgd only)
     learning_rate: str = "auto"  # "auto", "constant" or "invscaling"
     eta0: float = 0.01
     power_t: float = 0.25

@@ -33,15 +33,16 @@ class GradientDescent:
         self, objective: Objective, theta0: np.ndarray, options: SolverOptions
     ) -> SolverResult:
         record = Recorder(objective, self.name, options.verbose)
+        tol = options.tol or 0.0
         fixed = options.learning_rate == "constant"
         point = objective.value_grad(theta0)
         record(0, point.value, grad_norm(point.grad), 0.0)
-        step = 1.0 / max(1.0, float(np.linalg.norm(point.grad)))
+        step = 1.0 / objective.smoothness_bound()
         message = "maximum number of iterations reached"
         converged = False
         n_iter = 0
         for n_iter in range(1, options.max_iter + 1):
-            if grad_norm(point.grad) <= options.tol:
+            if grad_norm(point.grad) <= tol:
                 n_iter -= 1
                 converged, message = True, "gradient below tol"
                 break
@@ -54,7 +55,7 @@ class GradientDescent:
             else:
                 accepted = self._line_search(objective, point, step)
                 if accepted is None:
-                    converged = grad_norm(point.grad) <= np.sqrt(options.tol)
+                    converged = grad_norm(point.grad) <= np.sqrt(tol)
                     message = "line search found no decrease (limit of precision)"
                     break
                 new, step = accepted
@@ -63,7 +64,7 @@ class GradientDescent:
                 step = self._next_step(point, new, step)
             point = new
         else:
-            converged = grad_norm(point.grad) <= options.tol
+            converged = grad_norm(point.grad) <= tol
             if converged:
                 message = "gradient below tol"
         return SolverResult(point.theta, n_iter, converged, message, record.history)

@@ -46,7 +46,7 @@ class LBFGS:
             options={
                 "maxiter": options.max_iter,
                 "maxfun": max(15000, 2 * options.max_iter),
-                "gtol": options.tol,
+                "gtol": options.tol or 0.0,
                 "ftol": 64 * np.finfo(float).eps,
                 "maxls": 50,
                 "maxcor": 10,

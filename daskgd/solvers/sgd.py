@@ -12,12 +12,23 @@ from daskgd.objective import Objective
 from daskgd.solvers._base import Recorder, SolverOptions, SolverResult
 
 
-def learning_rate_schedule(options: SolverOptions) -> Callable[[int], float]:
-    """The step size of the ``t``-th SGD step (``t`` counts from 1)."""
+def learning_rate_schedule(
+    options: SolverOptions, objective: Objective, steps_per_epoch: int
+) -> Callable[[int], float]:
+    """The step size of the ``t``-th SGD step (``t`` counts from 1).
+
+    ``"auto"``: ``1 / (L * sqrt(epoch))`` with ``L`` the objective's smoothness bound
+    (estimated from the column variances in the validation pass), so the default needs no
+    tuning and adapts to the scale of the features. ``"constant"``: ``eta0``.
+    ``"invscaling"``: ``eta0 / t**power_t``, as in scikit-learn.
+    """
     eta0, power_t = options.eta0, options.power_t
     if options.learning_rate == "constant":
         return lambda t: eta0
-    return lambda t: eta0 / t**power_t  # "invscaling", the default
+    if options.learning_rate == "invscaling":
+        return lambda t: eta0 / t**power_t
+    base = 1.0 / objective.smoothness_bound()
+    return lambda t: base / math.sqrt(1 + (t - 1) // steps_per_epoch)
 
 
 class SGD:
@@ -31,8 +42,7 @@ class SGD:
     the driver averages the models, weighted by the sample weight each used. An epoch is
     one pass over the data; ``max_iter`` counts epochs, and the fit stops when the epoch's
     mean objective has not improved by ``tol`` for ``n_iter_no_change`` epochs.
-    Learning rate: ``"constant"`` (``eta0``) or ``"invscaling"`` (``eta0 / t**power_t``,
-    the default).
+    Learning rate: see ``learning_rate_schedule``.
     """
 
     name: ClassVar[str] = "sgd"
@@ -41,9 +51,9 @@ class SGD:
         self, objective: Objective, theta0: np.ndarray, options: SolverOptions
     ) -> SolverResult:
         record = Recorder(objective, self.name, options.verbose)
-        schedule = learning_rate_schedule(options)
         k = options.local_steps
         n_rounds = max(1, math.ceil(objective.summary.n_positive / (options.batch_size * k)))
+        schedule = learning_rate_schedule(options, objective, n_rounds * k)
         theta = theta0.copy()
         t = 0
         best = np.inf
