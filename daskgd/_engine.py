@@ -49,13 +49,16 @@ def fit_client() -> Iterator[Client]:
     core) is started, logged, and closed when the block exits. A client found active is never
     closed.
     """
-    try:
-        from distributed import default_client
+    from distributed import default_client
 
-        yield default_client()
-        return
+    try:
+        active = default_client()
     except ValueError:
-        pass
+        active = None
+    if active is not None:
+        # Errors raised by the fit pass through: this client is the caller's, left open.
+        yield active
+        return
     with (
         LocalCluster(threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
         Client(cluster) as client,
@@ -314,6 +317,8 @@ def _align_rows(
     X, y = arrays[0], arrays[1]
     w = arrays[2] if w is not None else None
     n = X.shape[0]
+    if n == 0:
+        raise ValueError("X has 0 samples; at least one is required.")
     for name, v in (("y", y), ("sample_weight", w)):
         if v is not None and v.shape[0] != n:
             raise ValueError(

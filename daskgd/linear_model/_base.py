@@ -201,7 +201,7 @@ class LinearModelBase(BaseEstimator):
         if isinstance(Xc, da.Array):
             return da.map_blocks(
                 _kernels.predict_linear, Xc, coef, intercept, drop_axis=1, dtype=np.float64,
-                name="daskgd-predict",
+                token="daskgd-predict",
             )
         return _kernels.predict_linear(Xc, coef, intercept)
 
