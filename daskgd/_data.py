@@ -230,6 +230,7 @@ class DataSummary:
     feature_mean : (n_features,) weighted column means (for the centred parametrisation)
     feature_var : (n_features,) weighted column variances (for default step sizes)
     classes : sorted labels (classification) or None
+    class_weights : total sample weight of each class (classification) or None
     """
 
     n_samples: int
@@ -241,6 +242,14 @@ class DataSummary:
     y_min: float
     classes: np.ndarray | None
     chunk_sizes: tuple[int, ...]
+    class_weights: np.ndarray | None = None
+
+    @property
+    def target_mean(self) -> np.ndarray:
+        """Weighted class frequencies (classification) or ``[mean of y]`` (regression)."""
+        if self.class_weights is not None:
+            return self.class_weights / self.weight_sum
+        return np.array([self.y_mean])
 
 
 def summarise(stats: Sequence[ChunkStats], classify: bool) -> DataSummary:
@@ -281,7 +290,7 @@ def summarise(stats: Sequence[ChunkStats], classify: bool) -> DataSummary:
     feature_mean = np.sum([s.weighted_X_sum for s in stats], axis=0) / weight_sum
     mean_sq = np.sum([s.weighted_X_sq_sum for s in stats], axis=0) / weight_sum
     feature_var = np.maximum(mean_sq - feature_mean**2, 0.0)
-    classes = None
+    classes = class_weights = None
     if classify:
         classes, class_weights = _merge_labels(stats)
         y_mean = float(class_weights[-1] / weight_sum) if classes.size else 0.0
@@ -297,6 +306,7 @@ def summarise(stats: Sequence[ChunkStats], classify: bool) -> DataSummary:
         y_min=float(min(s.y_min for s in stats)),
         classes=classes,
         chunk_sizes=tuple(s.n_rows for s in stats),
+        class_weights=class_weights,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from daskgd.losses import Loss
+from daskgd.penalties import ElasticNet
 
 
 class Chunk(NamedTuple):
@@ -125,54 +126,148 @@ def encode_labels(chunk: Chunk, classes: np.ndarray) -> Chunk:
 # ---------------------------------------------------------------- oracle kernels
 #
 # Signature: kernel(chunk, *args) -> additive result (numbers, arrays or tuples of them).
+# Coefficients travel as ``B`` of shape (n_features, n_outputs) and intercepts as ``b`` of
+# shape (n_outputs,); single-output losses see ``eta`` of shape (n_rows,).
 
 
 def _weighted(chunk: Chunk, values: np.ndarray) -> np.ndarray:
-    return values if chunk.w is None else values * chunk.w
+    if chunk.w is None:
+        return values
+    return values * (chunk.w if values.ndim == 1 else chunk.w[:, None])
 
 
-def linear_predictor(chunk: Chunk, coef: np.ndarray, intercept: float) -> np.ndarray:
-    """``eta = X @ coef + intercept`` in the chunk's dtype, shape (n_rows,)."""
-    eta = chunk.X @ coef.astype(chunk.X.dtype, copy=False)
-    eta += intercept
-    return eta
+def linear_predictor(chunk: Chunk, B: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``eta = X @ B + b`` in the chunk's dtype; (n_rows,) for one output, else (n_rows, K)."""
+    eta = chunk.X @ B.astype(chunk.X.dtype, copy=False)
+    eta += b.astype(chunk.X.dtype, copy=False)
+    return eta[:, 0] if B.shape[1] == 1 else eta
+
+
+def _as_columns(values: np.ndarray) -> np.ndarray:
+    return values[:, None] if values.ndim == 1 else values
 
 
 def loss_grad(
-    chunk: Chunk, loss: Loss, coef: np.ndarray, intercept: float
-) -> tuple[float, np.ndarray, float]:
-    """``(sum w*l, X.T @ (w*g), sum w*g)`` at ``(coef, intercept)``, in float64.
+    chunk: Chunk, loss: Loss, B: np.ndarray, b: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """``(sum w*l, X.T @ (w*g), sum w*g)`` at ``(B, b)``, in float64.
 
-    ``g`` is the derivative of the loss with respect to ``eta``: the gradient of the
-    coefficients and of the intercept follow from these sums.
+    ``g`` is the derivative of the loss with respect to ``eta``; the gradients of the
+    coefficients (n_features, K) and intercepts (K,) follow from these sums.
     """
-    eta = linear_predictor(chunk, coef, intercept)
+    eta = linear_predictor(chunk, B, b)
     values, gradient = loss.loss_gradient(chunk.y, eta)
-    values = _weighted(chunk, values)
-    gradient = _weighted(chunk, gradient)
-    grad_coef = (chunk.X.T @ gradient.astype(chunk.X.dtype, copy=False)).astype(np.float64)
+    gradient = _as_columns(_weighted(chunk, gradient))
+    grad_B = (chunk.X.T @ gradient.astype(chunk.X.dtype, copy=False)).astype(np.float64)
     return (
-        float(values.sum(dtype=np.float64)),
-        grad_coef,
-        float(gradient.sum(dtype=np.float64)),
+        float(_weighted(chunk, values).sum(dtype=np.float64)),
+        grad_B,
+        gradient.sum(axis=0, dtype=np.float64),
     )
 
 
+def loss_grad_hess(
+    chunk: Chunk, loss: Loss, B: np.ndarray, b: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """``loss_grad`` plus the Hessian of the weighted loss sum in the raw parameters.
+
+    The raw parameters are ``[B; b]`` of shape (n_features + 1, K); the Hessian is returned
+    as shape (n_features + 1, K, n_features + 1, K): ``sum_i w_i * z_i z_i' (x) h_i`` with
+    ``z_i = [x_i, 1]`` and ``h_i`` the (K, K) second derivative of the loss in ``eta``.
+    """
+    X = chunk.X
+    eta = linear_predictor(chunk, B, b)
+    values, _ = loss.loss_gradient(chunk.y, eta)
+    gradient, hessian = loss.gradient_hessian(chunk.y, eta)
+    gradient = _as_columns(_weighted(chunk, gradient))
+    n, d = X.shape
+    K = B.shape[1]
+    hessian = hessian.reshape(n, 1, 1) if hessian.ndim == 1 else hessian
+    if chunk.w is not None:
+        hessian = hessian * chunk.w[:, None, None]
+    H = np.empty((d + 1, K, d + 1, K))
+    for a in range(K):
+        for c in range(a, K):
+            D = hessian[:, a, c]
+            XD = X * D.astype(X.dtype, copy=False)[:, None]
+            block = np.empty((d + 1, d + 1))
+            block[:d, :d] = X.T @ XD
+            block[:d, d] = block[d, :d] = XD.sum(axis=0, dtype=np.float64)
+            block[d, d] = D.sum(dtype=np.float64)
+            H[:, a, :, c] = block
+            H[:, c, :, a] = block.T
+    grad_B = (X.T @ gradient.astype(X.dtype, copy=False)).astype(np.float64)
+    return (
+        float(_weighted(chunk, values).sum(dtype=np.float64)),
+        grad_B,
+        gradient.sum(axis=0, dtype=np.float64),
+        H,
+    )
+
+
+def loss_grads_on_line(
+    chunk: Chunk, loss: Loss, start: tuple[np.ndarray, np.ndarray],
+    end: tuple[np.ndarray, np.ndarray], fractions: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Loss sums and gradient sums at several points on the line from ``start`` to ``end``.
+
+    The points are ``start + f * (end - start)`` for ``f`` in ``fractions`` (any real, e.g.
+    1 and 1 + momentum for an accelerated method). One product of X with both coefficient
+    blocks gives every predictor, and one product of X' with all the gradient columns gives
+    every gradient. Returns ``(losses (m,), X' G (n_features, K, m), G sums (K, m))``.
+    """
+    K = start[0].shape[1]
+    m = len(fractions)
+    X = chunk.X
+    etas = X @ np.hstack([start[0], end[0]]).astype(X.dtype, copy=False)
+    eta0 = etas[:, :K] + start[1]
+    delta = etas[:, K:] + end[1] - eta0
+    losses = np.empty(m)
+    gradients = np.empty((X.shape[0], K, m))
+    for i, f in enumerate(fractions):
+        eta = eta0 + f * delta
+        values, g = loss.loss_gradient(chunk.y, eta[:, 0] if K == 1 else eta)
+        losses[i] = _weighted(chunk, values).sum(dtype=np.float64)
+        gradients[:, :, i] = _as_columns(_weighted(chunk, g))
+    flat = gradients.reshape(X.shape[0], K * m).astype(X.dtype, copy=False)
+    grad_B = (X.T @ flat).astype(np.float64).reshape(-1, K, m)
+    return losses, grad_B, gradients.sum(axis=0)
+
+
+def centred_gram(
+    chunk: Chunk, x_mean: np.ndarray, y_mean: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Sufficient statistics of weighted least squares about given means, in float64.
+
+    Returns ``(Xc' W Xc, Xc' W yc, yc' W yc)`` with ``Xc = X - x_mean`` and
+    ``yc = y - y_mean``, shapes (d, d), (d,), scalar. Centring here, on each chunk, keeps
+    the statistics exact for features with a large offset (no ``X'X - n mu mu'``).
+    """
+    Xc = chunk.X.astype(np.float64) - x_mean
+    yc = chunk.y - y_mean
+    wX = Xc if chunk.w is None else Xc * chunk.w[:, None]
+    wy = yc if chunk.w is None else yc * chunk.w
+    return wX.T @ Xc, wX.T @ yc, float(wy @ yc)
+
+
 def line_losses(
-    chunk: Chunk, loss: Loss, start: tuple[np.ndarray, float], end: tuple[np.ndarray, float],
-    fractions: np.ndarray,
+    chunk: Chunk, loss: Loss, start: tuple[np.ndarray, np.ndarray],
+    end: tuple[np.ndarray, np.ndarray], fractions: np.ndarray,
 ) -> np.ndarray:
     """Loss sums at the points a fraction ``f`` of the way from ``start`` to ``end``.
 
-    ``start`` and ``end`` are ``(coef, intercept)``. Both linear predictors come from one
-    read of X (a two-column product); since ``eta`` is linear in the parameters, every trial
-    point's predictor is then ``eta0 + f * (eta1 - eta0)`` and scoring any number of trial
-    steps reads X no more. Returns shape (len(fractions),).
+    ``start`` and ``end`` are ``(B, b)``. Both linear predictors come from one read of X
+    (one product with the two coefficient blocks side by side); since ``eta`` is linear in
+    the parameters, every trial point's predictor is then ``eta0 + f * (eta1 - eta0)`` and
+    scoring any number of trial steps reads X no more. Returns shape (len(fractions),).
     """
-    coefs = np.column_stack([start[0], end[0]]).astype(chunk.X.dtype, copy=False)
+    K = start[0].shape[1]
+    coefs = np.hstack([start[0], end[0]]).astype(chunk.X.dtype, copy=False)
     etas = chunk.X @ coefs
-    eta0 = etas[:, 0] + start[1]
-    delta = etas[:, 1] + end[1] - eta0
+    eta0 = etas[:, :K] + start[1]
+    delta = etas[:, K:] + end[1] - eta0
+    if K == 1:
+        eta0, delta = eta0[:, 0], delta[:, 0]
     out = np.empty(len(fractions))
     for i, f in enumerate(fractions):
         out[i] = _weighted(chunk, loss.loss(chunk.y, eta0 + f * delta)).sum(dtype=np.float64)
@@ -186,8 +281,8 @@ class SGDRound:
     Each chunk permutes its positive-weight rows with a generator seeded by
     ``(seed, epoch, chunk_id)``, takes the ``round``-th of ``n_rounds`` equal slices of that
     permutation and splits it into ``len(learning_rates)`` local mini-batches. With one local
-    step the chunk returns its gradient sums; with several it returns its locally updated
-    parameters, weighted for model averaging.
+    step the result is a synchronous mini-batch step on the union of the chunks' batches;
+    with several, each chunk steps on its own and the driver averages the models.
     """
 
     seed: int
@@ -195,9 +290,10 @@ class SGDRound:
     round: int
     n_rounds: int
     learning_rates: tuple[float, ...]
-    l2: float  # penalty strength on the mean-loss scale
+    penalty: ElasticNet  # on the mean-loss scale; its prox is applied after each step
     feature_mean: np.ndarray | None  # centring used by the parametrisation, or None
     fit_intercept: bool
+    n_outputs: int
 
 
 def _batch_rows(chunk: Chunk, chunk_id: int, spec: SGDRound) -> np.ndarray:
@@ -213,15 +309,15 @@ def _batch_rows(chunk: Chunk, chunk_id: int, spec: SGDRound) -> np.ndarray:
 def sgd_round(
     chunk: Chunk, chunk_id: int, loss: Loss, theta: np.ndarray, spec: SGDRound
 ) -> tuple[np.ndarray, float, float]:
-    """Local SGD steps on this chunk's share of the round's mini-batch.
+    """Local (proximal) SGD steps on this chunk's share of the round's mini-batch.
 
-    Returns ``(weight * theta_local, weight, weighted loss sum)`` where ``weight`` is the total
-    sample weight the chunk used and the loss is taken before each local step; the driver
-    divides the sums to average the local models. With one step this is exactly a
-    synchronous mini-batch SGD step on the union of the chunks' batches.
+    ``theta`` is the flat parameter vector of shape ((n_features + fit_intercept) * K,)
+    (see ``Objective``). Returns ``(weight * theta_local, weight, weighted loss sum)`` where
+    ``weight`` is the total sample weight the chunk used and the loss is taken before each
+    local step; the driver divides the sums to average the local models.
     """
     rows = _batch_rows(chunk, chunk_id, spec)
-    theta = theta.copy()
+    Theta = theta.reshape(-1, spec.n_outputs).copy()
     total_weight = 0.0
     total_loss = 0.0
     d = chunk.X.shape[1]
@@ -230,31 +326,38 @@ def sgd_round(
             continue
         X = chunk.X[batch]
         w = np.ones(batch.size) if chunk.w is None else chunk.w[batch]
-        coef = theta[:d]
-        intercept = 0.0
+        B = Theta[:d]
+        b = np.zeros(spec.n_outputs)
         if spec.fit_intercept:
-            shift = 0.0 if spec.feature_mean is None else float(spec.feature_mean @ coef)
-            intercept = float(theta[d]) - shift
-        eta = X @ coef.astype(X.dtype, copy=False) + intercept
-        values, gradient = loss.loss_gradient(chunk.y[batch], eta)
+            shift = 0.0 if spec.feature_mean is None else spec.feature_mean @ B
+            b = Theta[d] - shift
+        eta = X @ B.astype(X.dtype, copy=False) + b
+        values, gradient = loss.loss_gradient(chunk.y[batch], eta[:, 0] if B.shape[1] == 1
+                                              else eta)
         batch_weight = float(w.sum())
         total_weight += batch_weight
         total_loss += float(w @ values)
-        v = (w * gradient) / batch_weight
-        grad = np.empty_like(theta)
-        grad[:d] = (X.T @ v.astype(X.dtype)).astype(np.float64) + spec.l2 * coef
+        v = _as_columns(gradient) * (w / batch_weight)[:, None]
+        grad = np.empty_like(Theta)
+        grad[:d] = (X.T @ v.astype(X.dtype)).astype(np.float64)
         if spec.fit_intercept:
-            grad_intercept = float(v.sum())
+            grad_b = v.sum(axis=0)
             if spec.feature_mean is not None:
-                grad[:d] -= spec.feature_mean * grad_intercept
-            grad[d] = grad_intercept
-        theta -= lr * grad
-    return total_weight * theta, total_weight, total_loss
+                grad[:d] -= np.outer(spec.feature_mean, grad_b)
+            grad[d] = grad_b
+        Theta -= lr * grad
+        Theta[:d] = spec.penalty.prox(Theta[:d], lr)
+    return total_weight * Theta.reshape(-1), total_weight, total_loss
 
 
-def predict_linear(X: np.ndarray, coef: np.ndarray, intercept: float) -> np.ndarray:
-    """Decision values of a block of rows, in float64 (used by ``map_blocks``)."""
-    return np.asarray(X, dtype=np.float64) @ coef + intercept
+def predict_linear(X: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """Decision values ``X @ coef.T + intercept`` of a block of rows, in float64.
+
+    ``coef`` is (K, n_features) and ``intercept`` (K,); the result is (n_rows,) when K == 1
+    and (n_rows, K) otherwise (used by ``map_blocks``).
+    """
+    eta = np.asarray(X, dtype=np.float64) @ coef.T + intercept
+    return eta[:, 0] if coef.shape[0] == 1 else eta
 
 
 # ---------------------------------------------------------------- the per-worker task

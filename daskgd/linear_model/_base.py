@@ -19,7 +19,7 @@ from daskgd._data import DataSummary, _is_dask_frame, as_fit_input, check_X, sum
 from daskgd._engine import Engine, fit_client
 from daskgd.losses import Loss
 from daskgd.objective import Objective
-from daskgd.penalties import L2
+from daskgd.penalties import ElasticNet, no_penalty
 from daskgd.solvers import SOLVERS, SolverOptions, get_solver
 
 LEARNING_RATES = ("auto", "constant", "invscaling")
@@ -56,11 +56,9 @@ class LinearModelBase(BaseEstimator):
     def _loss(self) -> Loss:
         raise NotImplementedError
 
-    def _penalty(self) -> L2:
-        return L2(0.0)
-
-    def _data_scale(self) -> float:
-        return 1.0
+    def _penalty(self, weight_sum: float) -> ElasticNet:
+        """The penalty on the mean-loss scale of ``Objective``, given the total weight."""
+        return no_penalty()
 
     def _check_summary(self, summary: DataSummary) -> None:
         """Raise for data this estimator cannot fit (e.g. one class)."""
@@ -119,14 +117,16 @@ class LinearModelBase(BaseEstimator):
             chunk = _kernels.make_chunk(data.X, data.y, data.sample_weight)
             summary = summarise([_kernels.chunk_stats(chunk, self._classify)], self._classify)
             self._check_summary(summary)
+        loss = self._loss()
         with fit_client() as client:
             engine, summary = Engine.place(
                 client, data, self._classify, summary=summary, check=self._check_summary
             )
             try:
+                n_classes = 0 if summary.classes is None else summary.classes.size
                 objective = Objective(
-                    self._loss(), self._penalty(), self.fit_intercept, self._data_scale(),
-                    summary, engine,
+                    loss, self._penalty(summary.weight_sum), self.fit_intercept, summary,
+                    engine, n_outputs=loss.n_outputs(n_classes),
                 )
                 result = solver.solve(objective, objective.initial_theta(), options)
             finally:
@@ -134,7 +134,7 @@ class LinearModelBase(BaseEstimator):
         coef, intercept = objective.split(result.theta)
         dtype = data.X.dtype
         self.coef_ = coef.astype(dtype)
-        self.intercept_ = dtype.type(intercept) if self.fit_intercept else dtype.type(0.0)
+        self.intercept_ = intercept.astype(dtype)
         self.n_iter_ = result.n_iter
         self.history_ = result.history
         self.solver_ = solver.name
@@ -196,12 +196,17 @@ class LinearModelBase(BaseEstimator):
             Lazy (a dask array) when X is a dask collection.
         """
         Xc = self._prediction_input(X)
-        coef = np.asarray(self.coef_, dtype=np.float64).reshape(-1)
-        intercept = float(np.ravel(self.intercept_)[0])
+        coef = np.atleast_2d(np.asarray(self.coef_, dtype=np.float64))
+        intercept = np.ravel(np.asarray(self.intercept_, dtype=np.float64))
         if isinstance(Xc, da.Array):
+            if coef.shape[0] == 1:
+                return da.map_blocks(
+                    _kernels.predict_linear, Xc, coef, intercept, drop_axis=1,
+                    dtype=np.float64, token="daskgd-predict",
+                )
             return da.map_blocks(
-                _kernels.predict_linear, Xc, coef, intercept, drop_axis=1, dtype=np.float64,
-                token="daskgd-predict",
+                _kernels.predict_linear, Xc, coef, intercept, dtype=np.float64,
+                chunks=(Xc.chunks[0], (coef.shape[0],)), token="daskgd-predict",
             )
         return _kernels.predict_linear(Xc, coef, intercept)
 

@@ -8,7 +8,7 @@ from sklearn.base import RegressorMixin
 
 from daskgd.linear_model._base import LinearModelBase, _check_number
 from daskgd.losses import HalfSquaredError, Loss
-from daskgd.penalties import L2
+from daskgd.penalties import ElasticNet, l2
 
 _SOLVER_DOC = """
     solver : {"lbfgs", "gd", "sgd"}, default="lbfgs"
@@ -86,6 +86,8 @@ class _LeastSquares(RegressorMixin, LinearModelBase):
         self
         """
         self._fit(X, y, sample_weight)
+        self.coef_ = self.coef_[0]
+        self.intercept_ = self.intercept_[0]
         return self
 
     def predict(self, X: Any) -> Any:
@@ -169,8 +171,9 @@ class Ridge(_LeastSquares):
         _check_number(self.alpha, "alpha", low=0)
         return super()._check_params()
 
-    def _penalty(self) -> L2:
-        return L2(float(self.alpha))
+    def _penalty(self, weight_sum: float) -> ElasticNet:
+        # 0.5 * sum_i s_i * l_i + 0.5 * alpha * ||w||**2, divided by the total weight S.
+        return l2(float(self.alpha) / weight_sum)
 
 
 __all__ = ["LinearRegression", "Ridge"]

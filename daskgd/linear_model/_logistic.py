@@ -13,7 +13,7 @@ from daskgd._data import DataSummary
 from daskgd.linear_model._base import LinearModelBase, _check_number
 from daskgd.linear_model._linear import _CLUSTER_NOTE, _SOLVER_DOC
 from daskgd.losses import BinomialLogLoss, Loss
-from daskgd.penalties import L2
+from daskgd.penalties import ElasticNet, l2, no_penalty
 
 
 def _binary_proba(z: np.ndarray) -> np.ndarray:
@@ -97,11 +97,9 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
     def _unpenalised(self) -> bool:
         return self.penalty is None or np.isinf(self.C)
 
-    def _penalty(self) -> L2:
-        return L2(0.0 if self._unpenalised() else 1.0)
-
-    def _data_scale(self) -> float:
-        return 1.0 if self._unpenalised() else float(self.C)
+    def _penalty(self, weight_sum: float) -> ElasticNet:
+        # C * sum_i s_i * l_i + 0.5 * ||w||**2, divided by C * S.
+        return no_penalty() if self._unpenalised() else l2(1.0 / (float(self.C) * weight_sum))
 
     def _check_summary(self, summary: DataSummary) -> None:
         assert summary.classes is not None
@@ -135,8 +133,6 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         classes = self._fit(X, y, sample_weight)
         assert classes is not None
         self.classes_ = classes
-        self.coef_ = self.coef_.reshape(1, -1)
-        self.intercept_ = np.atleast_1d(self.intercept_)
         self.n_iter_ = np.array([self.n_iter_])  # type: ignore[assignment]
         return self
 

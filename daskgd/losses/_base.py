@@ -8,30 +8,36 @@ import numpy as np
 
 
 class Loss(Protocol):
-    """A per-sample loss ``l(y, eta)`` of the linear predictor ``eta = X @ coef + intercept``.
+    """A per-sample loss ``l(y, eta)`` of the linear predictor ``eta = X @ coef.T + intercept``.
 
-    Implementations are small, stateless and picklable: they travel to the workers inside
-    each task. All arrays are 1-D of shape (n_rows,).
+    ``eta`` has shape (n_rows,) for single-output losses and (n_rows, n_outputs) otherwise.
     """
 
     name: str
-    #: An upper bound of the second derivative with respect to ``eta``.
-    curvature_bound: float
-    #: Whether ``y`` holds class codes (0/1) rather than real targets.
     is_classifier: bool
+    differentiable: bool
+    twice_differentiable: bool
+
+    def n_outputs(self, n_classes: int) -> int:
+        """Columns of ``eta`` (regressors are asked with ``n_classes=0``)."""
+        ...
 
     def loss(self, y: np.ndarray, eta: np.ndarray) -> np.ndarray:
         """Per-sample loss, shape (n_rows,)."""
         ...
 
     def loss_gradient(self, y: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-sample loss and its derivative with respect to ``eta``, both (n_rows,)."""
+        """Per-sample loss (n_rows,) and its derivative with respect to ``eta`` (eta's shape)."""
         ...
 
-    def hessian(self, y: np.ndarray, eta: np.ndarray) -> np.ndarray:
-        """Second derivative with respect to ``eta``, shape (n_rows,)."""
+    def gradient_hessian(self, y: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Derivative (eta's shape) and second derivative: (n_rows,) or (n_rows, K, K)."""
         ...
 
-    def initial_eta(self, y_mean: float) -> float:
-        """The constant predictor minimising the weighted loss, given the weighted mean of y."""
+    def initial_eta(self, target_mean: np.ndarray) -> np.ndarray:
+        """The best constant predictor, shape (n_outputs,)."""
+        ...
+
+    def curvature(self, target_mean: np.ndarray) -> float:
+        """A bound (or typical size) of the second derivative, for default step sizes."""
         ...

@@ -14,9 +14,15 @@ class BinomialLogLoss:
     """
 
     name = "log_loss"
-    #: Largest second derivative with respect to eta (sets default step sizes).
-    curvature_bound = 0.25
     is_classifier = True
+    differentiable = True
+    twice_differentiable = True
+
+    def n_outputs(self, n_classes: int) -> int:
+        return 1
+
+    def curvature(self, target_mean: np.ndarray) -> float:
+        return 0.25
 
     def loss(self, y: np.ndarray, eta: np.ndarray) -> np.ndarray:
         return np.logaddexp(0.0, eta) - y * eta
@@ -24,14 +30,14 @@ class BinomialLogLoss:
     def loss_gradient(self, y: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.logaddexp(0.0, eta) - y * eta, expit(eta) - y
 
-    def hessian(self, y: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    def gradient_hessian(self, y: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = expit(eta)
-        return p * (1.0 - p)
+        return p - y, p * (1.0 - p)
 
-    def initial_eta(self, y_mean: float) -> float:
+    def initial_eta(self, target_mean: np.ndarray) -> np.ndarray:
         # The best constant is the logit of the class-1 frequency; clipped for one-sided data.
-        p = min(max(float(y_mean), 1e-12), 1.0 - 1e-12)
-        return float(np.log(p / (1.0 - p)))
+        p = min(max(float(target_mean[-1]), 1e-12), 1.0 - 1e-12)
+        return np.array([np.log(p / (1.0 - p))])
 
     def __repr__(self) -> str:
         return "BinomialLogLoss()"

@@ -9,9 +9,15 @@ class HalfSquaredError:
     """``l(y, eta) = 0.5 * (eta - y)**2``; identity link."""
 
     name = "squared_error"
-    #: Largest second derivative with respect to eta (sets default step sizes).
-    curvature_bound = 1.0
     is_classifier = False
+    differentiable = True
+    twice_differentiable = True
+
+    def n_outputs(self, n_classes: int) -> int:
+        return 1
+
+    def curvature(self, target_mean: np.ndarray) -> float:
+        return 1.0
 
     def loss(self, y: np.ndarray, eta: np.ndarray) -> np.ndarray:
         residual = eta - y
@@ -21,11 +27,11 @@ class HalfSquaredError:
         residual = eta - y
         return 0.5 * residual * residual, residual
 
-    def hessian(self, y: np.ndarray, eta: np.ndarray) -> np.ndarray:
-        return np.ones_like(eta)
+    def gradient_hessian(self, y: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return eta - y, np.ones(eta.shape)
 
-    def initial_eta(self, y_mean: float) -> float:
-        return float(y_mean)
+    def initial_eta(self, target_mean: np.ndarray) -> np.ndarray:
+        return np.asarray(target_mean, dtype=float)[:1]
 
     def __repr__(self) -> str:
         return "HalfSquaredError()"

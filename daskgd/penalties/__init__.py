@@ -1,5 +1,5 @@
-"""Penalties on the coefficients (never on the intercept)."""
+"""Penalties on the coefficients (never on the intercept): L2, L1 and elastic net."""
 
-from daskgd.penalties.l2 import L2, no_penalty
+from daskgd.penalties.elastic_net import ElasticNet, elastic_net, l1, l2, no_penalty
 
-__all__ = ["L2", "no_penalty"]
+__all__ = ["ElasticNet", "elastic_net", "l1", "l2", "no_penalty"]

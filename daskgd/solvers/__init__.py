@@ -1,12 +1,56 @@
 """Optimisation algorithms: driver-side loops over an ``Objective``."""
 
-from daskgd.solvers._base import Solver, SolverOptions, SolverResult
+from __future__ import annotations
+
+from daskgd.losses import Loss
+from daskgd.penalties import ElasticNet
+from daskgd.solvers._base import Requirements, Solver, SolverOptions, SolverResult
 from daskgd.solvers.gd import GradientDescent
 from daskgd.solvers.lbfgs import LBFGS
+from daskgd.solvers.lstsq import LeastSquares
+from daskgd.solvers.newton import Newton
+from daskgd.solvers.proximal import Proximal
 from daskgd.solvers.sgd import SGD
 
 #: Solver name -> solver class.
-SOLVERS: dict[str, type] = {cls.name: cls for cls in (LBFGS, GradientDescent, SGD)}
+SOLVERS: dict[str, type[Solver]] = {
+    cls.name: cls for cls in (LBFGS, Newton, LeastSquares, Proximal, GradientDescent, SGD)
+}
+
+#: Largest number of parameters for which ``"auto"`` picks the d x d solvers.
+AUTO_MAX_GRAM = 2000
+AUTO_MAX_HESSIAN = 500
+
+
+def compatible_solvers(loss: Loss, penalty: ElasticNet, n_outputs: int) -> list[str]:
+    """The solvers able to minimise this loss with this penalty."""
+    return [name for name, cls in SOLVERS.items()
+            if cls.requires.unmet(loss, penalty, n_outputs) is None]
+
+
+def choose_solver(
+    loss: Loss, penalty: ElasticNet, n_outputs: int, n_samples: int, n_features: int
+) -> str:
+    """The solver ``solver="auto"`` uses for this problem.
+
+    Least squares with up to ``AUTO_MAX_GRAM`` features: ``lstsq`` (exact in one pass, any
+    penalty). Other L1 / elastic-net problems: ``proximal`` (``sgd`` for non-differentiable
+    losses). Smooth GLMs with ``n_samples >> n_params`` and at most ``AUTO_MAX_HESSIAN``
+    parameters: ``newton`` (a handful of passes). Otherwise ``lbfgs``; losses without a
+    gradient (hinge, ...) get ``sgd``.
+    """
+    n_params = (n_features + 1) * n_outputs
+    if not loss.differentiable:
+        return "sgd"
+    if loss.name == "squared_error" and n_features <= AUTO_MAX_GRAM:
+        return "lstsq"
+    if not penalty.smooth:
+        return "proximal"
+    if loss.twice_differentiable and n_params <= AUTO_MAX_HESSIAN and (
+        n_samples >= 10 * n_params
+    ):
+        return "newton"
+    return "lbfgs"
 
 
 def get_solver(name: str) -> Solver:
@@ -15,8 +59,18 @@ def get_solver(name: str) -> Solver:
         return SOLVERS[name]()
     except (KeyError, TypeError):
         raise ValueError(
-            f"solver must be one of {sorted(SOLVERS)}; got {name!r}."
+            f"solver must be one of {['auto', *sorted(SOLVERS)]}; got {name!r}."
         ) from None
+
+
+def check_solver(name: str, loss: Loss, penalty: ElasticNet, n_outputs: int) -> None:
+    """Raise a ``ValueError`` naming the compatible solvers when ``name`` does not fit."""
+    reason = SOLVERS[name].requires.unmet(loss, penalty, n_outputs)
+    if reason is not None:
+        raise ValueError(
+            f"solver={name!r} cannot fit this model: {reason}. Compatible solvers: "
+            f"{['auto', *compatible_solvers(loss, penalty, n_outputs)]}."
+        )
 
 
 __all__ = [
@@ -24,8 +78,15 @@ __all__ = [
     "SGD",
     "SOLVERS",
     "GradientDescent",
+    "LeastSquares",
+    "Newton",
+    "Proximal",
+    "Requirements",
     "Solver",
     "SolverOptions",
     "SolverResult",
+    "check_solver",
+    "choose_solver",
+    "compatible_solvers",
     "get_solver",
 ]

@@ -9,7 +9,9 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from daskgd.losses import Loss
 from daskgd.objective import Objective
+from daskgd.penalties import ElasticNet
 
 logger = logging.getLogger("daskgd")
 
@@ -41,10 +43,43 @@ class SolverResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Requirements:
+    """What a solver needs from the problem; checked before any cluster work.
+
+    smooth_penalty : the penalty must be differentiable (no L1 part)
+    hessian : the loss must be twice differentiable
+    differentiable : the loss must be differentiable (not hinge-like)
+    losses : the only losses the solver handles, or None for any
+    single_output : the solver handles only K = 1 (no multinomial / one-vs-rest)
+    """
+
+    smooth_penalty: bool = True
+    hessian: bool = False
+    differentiable: bool = True
+    losses: tuple[str, ...] | None = None
+    single_output: bool = False
+
+    def unmet(self, loss: Loss, penalty: ElasticNet, n_outputs: int) -> str | None:
+        """Why this problem does not suit the solver, or None when it does."""
+        if self.losses is not None and loss.name not in self.losses:
+            return f"it only handles the loss {' / '.join(self.losses)}, not {loss.name!r}"
+        if self.smooth_penalty and not penalty.smooth:
+            return "it needs a smooth penalty ('l2' or none), not an L1 or elastic-net one"
+        if self.differentiable and not loss.differentiable:
+            return f"it needs a differentiable loss, and {loss.name!r} is not"
+        if self.hessian and not loss.twice_differentiable:
+            return f"it needs the loss's Hessian, and {loss.name!r} has none"
+        if self.single_output and n_outputs > 1:
+            return "it handles one output only"
+        return None
+
+
 class Solver(Protocol):
     """A driver-side optimisation loop over an ``Objective``."""
 
     name: ClassVar[str]
+    requires: ClassVar[Requirements]
 
     def solve(
         self, objective: Objective, theta0: np.ndarray, options: SolverOptions

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from daskgd.objective import Objective, Point
-from daskgd.solvers._base import Recorder, SolverOptions, SolverResult, grad_norm
+from daskgd.solvers._base import Recorder, Requirements, SolverOptions, SolverResult, grad_norm
 from daskgd.solvers._linesearch import armijo_ok, backtracking_fractions
 
 #: Largest growth of the step from one iteration to the next.
@@ -28,6 +28,7 @@ class GradientDescent:
     """
 
     name: ClassVar[str] = "gd"
+    requires: ClassVar[Requirements] = Requirements()
 
     def solve(
         self, objective: Objective, theta0: np.ndarray, options: SolverOptions

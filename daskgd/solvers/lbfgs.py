@@ -8,7 +8,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from daskgd.objective import Objective
-from daskgd.solvers._base import Recorder, SolverOptions, SolverResult, grad_norm
+from daskgd.solvers._base import Recorder, Requirements, SolverOptions, SolverResult, grad_norm
 
 
 class LBFGS:
@@ -19,6 +19,7 @@ class LBFGS:
     """
 
     name: ClassVar[str] = "lbfgs"
+    requires: ClassVar[Requirements] = Requirements()
 
     def solve(
         self, objective: Objective, theta0: np.ndarray, options: SolverOptions

@@ -9,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 
 from daskgd.objective import Objective
-from daskgd.solvers._base import Recorder, SolverOptions, SolverResult
+from daskgd.solvers._base import Recorder, Requirements, SolverOptions, SolverResult
 
 
 def learning_rate_schedule(
@@ -46,6 +46,7 @@ class SGD:
     """
 
     name: ClassVar[str] = "sgd"
+    requires: ClassVar[Requirements] = Requirements(smooth_penalty=False, differentiable=False)
 
     def solve(
         self, objective: Objective, theta0: np.ndarray, options: SolverOptions
@@ -72,8 +73,7 @@ class SGD:
                 )
                 loss_sum += loss
                 weight_sum += weight
-            coef, _ = objective.split(theta)
-            value = loss_sum / weight_sum + objective.penalty.value(coef)
+            value = loss_sum / weight_sum + objective.penalty.value(objective.coef_block(theta))
             if not (np.isfinite(value) and np.isfinite(theta).all()):
                 raise ValueError(
                     f"Floating-point under-/overflow occurred at epoch #{epoch}: SGD "
