@@ -1,43 +1,61 @@
-"""Binomial log-loss (logistic regression), written to be exact for any margin."""
+"""Binomial log-loss (binary logistic regression), exact for any margin."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, log_expit, logit
+
+from daskgd.losses._base import PROB_FLOOR, BaseLoss, as_vector, check_n_classes
 
 
-class BinomialLogLoss:
+@dataclass(frozen=True)
+class BinomialLogLoss(BaseLoss):
     """``l(y, eta) = log(1 + exp(eta)) - y * eta`` for ``y`` in {0, 1}; logit link.
 
-    ``log(1 + exp(eta))`` is evaluated as ``logaddexp(0, eta)`` and the probability with
-    ``expit``, so margins of any size give finite values without overflow warnings.
+    ``eta`` is the log-odds of class 1. The loss is evaluated as
+    ``-(y * log_expit(eta) + (1 - y) * log_expit(-eta))``, which equals the formula above for
+    any ``y`` in [0, 1] and keeps full relative accuracy in both tails (where
+    ``logaddexp(0, eta) - y * eta`` cancels to 0 or loses digits). Gradient ``expit(eta) - y``
+    and Hessian ``expit(eta) * expit(-eta)`` are likewise tail-accurate.
     """
 
     name = "log_loss"
     is_classifier = True
-    differentiable = True
-    twice_differentiable = True
 
     def n_outputs(self, n_classes: int) -> int:
+        """One column (the log-odds of class 1); only binary problems are accepted."""
+        check_n_classes(n_classes)
+        if n_classes > 2:
+            raise ValueError(
+                f"BinomialLogLoss is binary, got {n_classes} classes; use MultinomialLogLoss "
+                "or the one-vs-rest LogMarginLoss"
+            )
         return 1
 
-    def curvature(self, target_mean: np.ndarray) -> float:
-        return 0.25
+    def _loss(self, y: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        return -(y * log_expit(eta) + (1.0 - y) * log_expit(-eta))
 
-    def loss(self, y: np.ndarray, eta: np.ndarray) -> np.ndarray:
-        return np.logaddexp(0.0, eta) - y * eta
+    def _loss_gradient(self, y: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p1, p0 = expit(eta), expit(-eta)
+        # (1 - y) p1 - y p0 == p1 - y, without the cancellation of p1 - 1 when y = 1.
+        grad = (1.0 - y) * p1 - y * p0
+        return self._loss(y, eta), grad
 
-    def loss_gradient(self, y: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return np.logaddexp(0.0, eta) - y * eta, expit(eta) - y
-
-    def gradient_hessian(self, y: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        p = expit(eta)
-        return p - y, p * (1.0 - p)
+    def _gradient_hessian(self, y: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p1, p0 = expit(eta), expit(-eta)
+        return (1.0 - y) * p1 - y * p0, p1 * p0
 
     def initial_eta(self, target_mean: np.ndarray) -> np.ndarray:
-        # The best constant is the logit of the class-1 frequency; clipped for one-sided data.
-        p = min(max(float(target_mean[-1]), 1e-12), 1.0 - 1e-12)
-        return np.array([np.log(p / (1.0 - p))])
+        """The log-odds of the class-1 frequency, shape (1,).
 
-    def __repr__(self) -> str:
-        return "BinomialLogLoss()"
+        ``target_mean`` holds the two class frequencies; a frequency of 0 or 1 (one class
+        only) is clipped to ``PROB_FLOOR`` to keep the start finite.
+        """
+        p1 = as_vector(target_mean, 2)[1]
+        return np.array([logit(np.clip(p1, PROB_FLOOR, 1.0 - PROB_FLOOR))])
+
+    def curvature(self, target_mean: np.ndarray) -> float:
+        """0.25, the maximum of ``p (1 - p)``."""
+        return 0.25

@@ -1,37 +1,43 @@
-"""Half squared error, the loss of least squares, ridge and their SGD variants."""
+"""Half squared error, the loss of least squares, ridge, lasso and their SGD variants."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from daskgd.losses._base import BaseLoss, as_vector
 
-class HalfSquaredError:
-    """``l(y, eta) = 0.5 * (eta - y)**2``; identity link."""
+
+@dataclass(frozen=True)
+class HalfSquaredError(BaseLoss):
+    """``l(y, eta) = 0.5 * (eta - y)**2``; identity link.
+
+    Gradient ``eta - y``, Hessian 1. The best constant is the weighted mean of ``y``.
+    """
 
     name = "squared_error"
     is_classifier = False
-    differentiable = True
-    twice_differentiable = True
 
     def n_outputs(self, n_classes: int) -> int:
+        """One column of ``eta`` (regressor)."""
         return 1
 
-    def curvature(self, target_mean: np.ndarray) -> float:
-        return 1.0
-
-    def loss(self, y: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    def _loss(self, y: np.ndarray, eta: np.ndarray) -> np.ndarray:
         residual = eta - y
         return 0.5 * residual * residual
 
-    def loss_gradient(self, y: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _loss_gradient(self, y: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         residual = eta - y
         return 0.5 * residual * residual, residual
 
-    def gradient_hessian(self, y: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return eta - y, np.ones(eta.shape)
+    def _gradient_hessian(self, y: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return eta - y, np.ones_like(eta)
 
     def initial_eta(self, target_mean: np.ndarray) -> np.ndarray:
-        return np.asarray(target_mean, dtype=float)[:1]
+        """The weighted mean of ``y``, shape (1,)."""
+        return as_vector(target_mean, 1).copy()
 
-    def __repr__(self) -> str:
-        return "HalfSquaredError()"
+    def curvature(self, target_mean: np.ndarray) -> float:
+        """1: the second derivative is constant."""
+        return 1.0
