@@ -1,11 +1,26 @@
 """daskgd: scikit-learn-compatible linear models trained by distributed gradient methods on dask.
 
-The estimators (``LinearRegression``, ``Ridge``, ``LogisticRegression``) use the active
-``distributed.Client``; each fit maps loss and gradient computations over the row chunks on
-the workers and takes its steps on the driver.
+The estimators use the active ``distributed.Client``; each fit maps loss and gradient (or
+Hessian, or Gram) computations over the row chunks on the workers and takes its steps on the
+driver.
 """
 
 from daskgd._version import __version__
-from daskgd.linear_model import LinearRegression, LogisticRegression, Ridge
+from daskgd.linear_model import (
+    ElasticNet,
+    Lasso,
+    LinearRegression,
+    LogisticRegression,
+    PoissonRegressor,
+    Ridge,
+)
 
-__all__ = ["LinearRegression", "LogisticRegression", "Ridge", "__version__"]
+__all__ = [
+    "ElasticNet",
+    "Lasso",
+    "LinearRegression",
+    "LogisticRegression",
+    "PoissonRegressor",
+    "Ridge",
+    "__version__",
+]

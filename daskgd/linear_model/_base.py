@@ -20,7 +20,7 @@ from daskgd._engine import Engine, fit_client
 from daskgd.losses import Loss
 from daskgd.objective import Objective
 from daskgd.penalties import ElasticNet, no_penalty
-from daskgd.solvers import SOLVERS, SolverOptions, get_solver
+from daskgd.solvers import SolverOptions, check_solver, choose_solver, get_solver
 
 LEARNING_RATES = ("auto", "constant", "invscaling")
 
@@ -56,6 +56,10 @@ class LinearModelBase(BaseEstimator):
     def _loss(self) -> Loss:
         raise NotImplementedError
 
+    def _loss_for(self, n_classes: int) -> Loss:
+        """The loss once the number of classes is known (e.g. multinomial for K > 2)."""
+        return self._loss()
+
     def _penalty(self, weight_sum: float) -> ElasticNet:
         """The penalty on the mean-loss scale of ``Objective``, given the total weight."""
         return no_penalty()
@@ -66,7 +70,8 @@ class LinearModelBase(BaseEstimator):
     # ---------------------------------------------------------------- parameters
 
     def _check_params(self) -> SolverOptions:
-        get_solver(self.solver)
+        if self.solver != "auto":
+            get_solver(self.solver)
         _check_number(self.max_iter, "max_iter", low=1, integer=True)
         if self.tol is None:
             if self.solver != "sgd":
@@ -109,7 +114,10 @@ class LinearModelBase(BaseEstimator):
     def _fit(self, X: Any, y: Any, sample_weight: Any) -> np.ndarray | None:
         """Fit ``coef_`` and ``intercept_``; returns the classes for classifiers."""
         options = self._check_params()
-        solver = get_solver(self.solver)
+        loss = self._loss()
+        if self.solver != "auto":
+            # Loss / penalty pairing, before any data is read (the output count comes later).
+            check_solver(self.solver, loss, self._penalty(1.0), 1)
         data = as_fit_input(X, y, sample_weight, classify=self._classify)
         summary = None
         if not data.is_dask:
@@ -117,18 +125,28 @@ class LinearModelBase(BaseEstimator):
             chunk = _kernels.make_chunk(data.X, data.y, data.sample_weight)
             summary = summarise([_kernels.chunk_stats(chunk, self._classify)], self._classify)
             self._check_summary(summary)
-        loss = self._loss()
+        warm = self._warm_start_params(data.n_features)
         with fit_client() as client:
             engine, summary = Engine.place(
                 client, data, self._classify, summary=summary, check=self._check_summary
             )
             try:
                 n_classes = 0 if summary.classes is None else summary.classes.size
-                objective = Objective(
-                    loss, self._penalty(summary.weight_sum), self.fit_intercept, summary,
-                    engine, n_outputs=loss.n_outputs(n_classes),
-                )
-                result = solver.solve(objective, objective.initial_theta(), options)
+                loss = self._loss_for(n_classes)
+                n_outputs = loss.n_outputs(n_classes)
+                penalty = self._penalty(summary.weight_sum)
+                name = self.solver
+                if name == "auto":
+                    name = choose_solver(loss, penalty, n_outputs, summary.n_samples,
+                                         data.n_features)
+                check_solver(name, loss, penalty, n_outputs)
+                solver = get_solver(name)
+                objective = Objective(loss, penalty, self.fit_intercept, summary, engine,
+                                      n_outputs=n_outputs)
+                theta0 = objective.initial_theta()
+                if warm is not None and warm[0].shape == (n_outputs, data.n_features):
+                    theta0 = objective.theta_from(*warm)
+                result = solver.solve(objective, theta0, options)
             finally:
                 engine.close()
         coef, intercept = objective.split(result.theta)
@@ -153,6 +171,16 @@ class LinearModelBase(BaseEstimator):
                 stacklevel=3,
             )
         return summary.classes
+
+    def _warm_start_params(self, n_features: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The fitted ``(coef (K, d), intercept (K,))`` to start from, with ``warm_start``."""
+        if not getattr(self, "warm_start", False) or not hasattr(self, "coef_"):
+            return None
+        coef = np.atleast_2d(np.asarray(self.coef_, dtype=np.float64))
+        if coef.shape[1] != n_features:
+            return None
+        intercept = np.ravel(np.asarray(self.intercept_, dtype=np.float64))
+        return coef, np.broadcast_to(intercept, (coef.shape[0],)).copy()
 
     # ---------------------------------------------------------------- predict
 
@@ -209,8 +237,3 @@ class LinearModelBase(BaseEstimator):
                 chunks=(Xc.chunks[0], (coef.shape[0],)), token="daskgd-predict",
             )
         return _kernels.predict_linear(Xc, coef, intercept)
-
-
-def solver_names() -> list[str]:
-    """The names accepted by the ``solver`` parameter."""
-    return sorted(SOLVERS)

@@ -1,4 +1,4 @@
-"""Least squares: LinearRegression and Ridge."""
+"""Least squares with optional penalties: LinearRegression, Ridge, Lasso and ElasticNet."""
 
 from __future__ import annotations
 
@@ -7,64 +7,17 @@ from typing import Any
 from sklearn.base import RegressorMixin
 
 from daskgd.linear_model._base import LinearModelBase, _check_number
+from daskgd.linear_model._docs import CLUSTER_NOTE, FITTED_DOC, SOLVER_DOC
 from daskgd.losses import HalfSquaredError, Loss
-from daskgd.penalties import ElasticNet, l2
+from daskgd.penalties import ElasticNet as ElasticNetPenalty
+from daskgd.penalties import elastic_net, l2
 
-_SOLVER_DOC = """
-    solver : {"lbfgs", "gd", "sgd"}, default="lbfgs"
-        ``"lbfgs"``: L-BFGS, one distributed loss-and-gradient pass per evaluation.
-        ``"gd"``: full-batch gradient descent (line search, or a fixed ``learning_rate``).
-        ``"sgd"``: distributed mini-batch / local SGD; ``max_iter`` then counts epochs.
-    max_iter : int
-        Maximum iterations (epochs for ``"sgd"``).
-    tol : float
-        Stop when the largest entry of the gradient of the mean-scaled objective is at most
-        ``tol`` (``"sgd"``: when the epoch objective improves by less than ``tol`` for 5
-        epochs).
-    learning_rate : {"auto", "constant", "invscaling"} or float, default="auto"
-        ``"gd"``: ``"auto"`` is an Armijo line search, ``"constant"`` a fixed step ``eta0``.
-        ``"sgd"``: ``"auto"`` means ``"invscaling"`` (``eta0 / t**power_t``). A number is a
-        constant step of that size.
-    eta0 : float, default=0.01
-        Initial (or constant) step size.
-    power_t : float, default=0.25
-        Exponent of the ``"invscaling"`` schedule.
-    batch_size : int, default=1024
-        ``"sgd"``: rows per mini-batch, over all chunks together.
-    local_steps : int, default=1
-        ``"sgd"``: SGD steps each chunk takes between model averages (local SGD if > 1).
-    random_state : int, RandomState instance or None, default=None
-        Seeds the SGD sampling (per chunk, so the result does not depend on placement).
-    verbose : int, default=0
-        Log each iteration to the ``"daskgd"`` logger.
-"""
-
-_CLUSTER_NOTE = """
-    Notes
-    -----
-    ``fit`` runs on the active ``distributed.Client`` (the most recently created one). With no
-    active client, a ``LocalCluster`` of worker processes is started for the fit, logged to the
-    ``"daskgd"`` logger, and closed when the fit ends; create a ``Client`` first to reuse one
-    cluster across fits. A client daskgd did not create is never closed.
-"""
-
-_ATTRIBUTES_DOC = """
+_ATTRIBUTES_DOC = f"""
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,)
     intercept_ : float
-    n_iter_ : int
-        Iterations (epochs for ``"sgd"``) run.
-    history_ : list of dict
-        One record per iteration: ``iteration``, ``objective`` (of the mean-scaled
-        objective), ``grad_norm``, ``step``, ``elapsed`` (seconds), ``passes`` (over X).
-        ``pandas.DataFrame(model.history_)`` tabulates it.
-    converged_ : bool
-    solver_ : str
-    n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Only when X had string column names.
-"""
+{FITTED_DOC}"""
 
 
 class _LeastSquares(RegressorMixin, LinearModelBase):
@@ -96,27 +49,28 @@ class _LeastSquares(RegressorMixin, LinearModelBase):
 
 
 class LinearRegression(_LeastSquares):
-    __doc__ = f"""Ordinary least squares fitted by a distributed gradient method.
+    __doc__ = f"""Ordinary least squares fitted on a dask cluster.
 
     Minimises ``0.5 * sum_i s_i * (y_i - x_i @ coef - intercept)**2`` (``s`` the sample
     weights), the objective of :class:`sklearn.linear_model.LinearRegression`. With
-    collinear features the gradient solvers, started at zero in a centred
-    parametrisation, reach the minimum-norm solution scikit-learn returns.
+    collinear features every solver returns the minimum-norm solution scikit-learn gives
+    (``"lstsq"`` through a pseudo-inverse; the gradient solvers, started at zero in a centred
+    parametrisation, converge to it). Nothing is shrunk.
 
     Parameters
     ----------
     fit_intercept : bool, default=True
         Fit an (unpenalised) intercept.
-{_SOLVER_DOC}
+{SOLVER_DOC}
 {_ATTRIBUTES_DOC}
-{_CLUSTER_NOTE}
+{CLUSTER_NOTE}
     """
 
     def __init__(
-        self, *, fit_intercept: bool = True, solver: str = "lbfgs", max_iter: int = 1000,
+        self, *, fit_intercept: bool = True, solver: str = "auto", max_iter: int = 1000,
         tol: float = 1e-6, learning_rate: str | float = "auto", eta0: float = 0.01,
         power_t: float = 0.25, batch_size: int = 1024, local_steps: int = 1,
-        random_state: Any = None, verbose: int = 0,
+        warm_start: bool = False, random_state: Any = None, verbose: int = 0,
     ) -> None:
         self.fit_intercept = fit_intercept
         self.solver = solver
@@ -127,32 +81,35 @@ class LinearRegression(_LeastSquares):
         self.power_t = power_t
         self.batch_size = batch_size
         self.local_steps = local_steps
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
 
 class Ridge(_LeastSquares):
-    __doc__ = f"""Least squares with an L2 penalty, fitted by a distributed gradient method.
+    __doc__ = f"""Least squares with an L2 penalty, fitted on a dask cluster.
 
     Minimises ``0.5 * sum_i s_i * (y_i - x_i @ coef - intercept)**2 + 0.5 * alpha *
     ||coef||**2``: the same minimiser as :class:`sklearn.linear_model.Ridge` (which writes
-    the objective without the factors 0.5). The intercept is not penalised.
+    the objective without the factors 0.5). The intercept is not penalised. Scaling the
+    sample weights and ``alpha`` together changes nothing.
 
     Parameters
     ----------
     alpha : float, default=1.0
         Strength of the L2 penalty (>= 0).
     fit_intercept : bool, default=True
-{_SOLVER_DOC}
+{SOLVER_DOC}
 {_ATTRIBUTES_DOC}
-{_CLUSTER_NOTE}
+{CLUSTER_NOTE}
     """
 
     def __init__(
-        self, alpha: float = 1.0, *, fit_intercept: bool = True, solver: str = "lbfgs",
+        self, alpha: float = 1.0, *, fit_intercept: bool = True, solver: str = "auto",
         max_iter: int = 1000, tol: float = 1e-4, learning_rate: str | float = "auto",
         eta0: float = 0.01, power_t: float = 0.25, batch_size: int = 1024,
-        local_steps: int = 1, random_state: Any = None, verbose: int = 0,
+        local_steps: int = 1, warm_start: bool = False, random_state: Any = None,
+        verbose: int = 0,
     ) -> None:
         self.alpha = alpha
         self.fit_intercept = fit_intercept
@@ -164,6 +121,7 @@ class Ridge(_LeastSquares):
         self.power_t = power_t
         self.batch_size = batch_size
         self.local_steps = local_steps
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
@@ -171,9 +129,109 @@ class Ridge(_LeastSquares):
         _check_number(self.alpha, "alpha", low=0)
         return super()._check_params()
 
-    def _penalty(self, weight_sum: float) -> ElasticNet:
+    def _penalty(self, weight_sum: float) -> ElasticNetPenalty:
         # 0.5 * sum_i s_i * l_i + 0.5 * alpha * ||w||**2, divided by the total weight S.
         return l2(float(self.alpha) / weight_sum)
 
 
-__all__ = ["LinearRegression", "Ridge"]
+class ElasticNet(_LeastSquares):
+    __doc__ = f"""Least squares with an elastic-net penalty, fitted on a dask cluster.
+
+    Minimises ``(1 / (2 * S)) * sum_i s_i * (y_i - x_i @ coef - intercept)**2 + alpha *
+    (l1_ratio * ||coef||_1 + 0.5 * (1 - l1_ratio) * ||coef||**2)`` with ``S`` the total
+    sample weight: the objective of :class:`sklearn.linear_model.ElasticNet` (which rescales
+    the weights to sum to n_samples, the same thing). Scaling all weights by a constant
+    changes nothing. The intercept is not penalised.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Strength of the penalty (>= 0).
+    l1_ratio : float, default=0.5
+        Share of the L1 part, in [0, 1] (1 is the lasso).
+    fit_intercept : bool, default=True
+{SOLVER_DOC}
+{_ATTRIBUTES_DOC}
+{CLUSTER_NOTE}
+    """
+
+    def __init__(
+        self, alpha: float = 1.0, *, l1_ratio: float = 0.5, fit_intercept: bool = True,
+        solver: str = "auto", max_iter: int = 1000, tol: float = 1e-4,
+        learning_rate: str | float = "auto", eta0: float = 0.01, power_t: float = 0.25,
+        batch_size: int = 1024, local_steps: int = 1, warm_start: bool = False,
+        random_state: Any = None, verbose: int = 0,
+    ) -> None:
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.batch_size = batch_size
+        self.local_steps = local_steps
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_params(self) -> Any:
+        _check_number(self.alpha, "alpha", low=0)
+        _check_number(self.l1_ratio, "l1_ratio", low=0)
+        if self.l1_ratio > 1:
+            raise ValueError(f"l1_ratio must be in [0, 1]; got {self.l1_ratio!r}.")
+        return super()._check_params()
+
+    def _penalty(self, weight_sum: float) -> ElasticNetPenalty:
+        return elastic_net(float(self.alpha), float(self.l1_ratio))
+
+
+class Lasso(_LeastSquares):
+    __doc__ = f"""Least squares with an L1 penalty (the lasso), fitted on a dask cluster.
+
+    Minimises ``(1 / (2 * S)) * sum_i s_i * (y_i - x_i @ coef - intercept)**2 + alpha *
+    ||coef||_1``, the objective of :class:`sklearn.linear_model.Lasso`: :class:`ElasticNet`
+    with ``l1_ratio=1``.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Strength of the L1 penalty (>= 0).
+    fit_intercept : bool, default=True
+{SOLVER_DOC}
+{_ATTRIBUTES_DOC}
+{CLUSTER_NOTE}
+    """
+
+    def __init__(
+        self, alpha: float = 1.0, *, fit_intercept: bool = True, solver: str = "auto",
+        max_iter: int = 1000, tol: float = 1e-4, learning_rate: str | float = "auto",
+        eta0: float = 0.01, power_t: float = 0.25, batch_size: int = 1024,
+        local_steps: int = 1, warm_start: bool = False, random_state: Any = None,
+        verbose: int = 0,
+    ) -> None:
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.batch_size = batch_size
+        self.local_steps = local_steps
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_params(self) -> Any:
+        _check_number(self.alpha, "alpha", low=0)
+        return super()._check_params()
+
+    def _penalty(self, weight_sum: float) -> ElasticNetPenalty:
+        return elastic_net(float(self.alpha), 1.0)
+
+
+__all__ = ["ElasticNet", "Lasso", "LinearRegression", "Ridge"]

@@ -1,4 +1,4 @@
-"""Logistic regression (binary for now)."""
+"""Logistic regression: binomial for two classes, multinomial (softmax) for more."""
 
 from __future__ import annotations
 
@@ -6,70 +6,87 @@ from typing import Any
 
 import dask.array as da
 import numpy as np
-from scipy.special import expit, log_expit
+from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin
 
 from daskgd._data import DataSummary
 from daskgd.linear_model._base import LinearModelBase, _check_number
-from daskgd.linear_model._linear import _CLUSTER_NOTE, _SOLVER_DOC
-from daskgd.losses import BinomialLogLoss, Loss
-from daskgd.penalties import ElasticNet, l2, no_penalty
+from daskgd.linear_model._docs import CLUSTER_NOTE, FITTED_DOC, SOLVER_DOC
+from daskgd.losses import BinomialLogLoss, Loss, MultinomialLogLoss
+from daskgd.penalties import ElasticNet, elastic_net, no_penalty
+
+PENALTIES = ("l2", "l1", "elasticnet", None)
 
 
-def _binary_proba(z: np.ndarray) -> np.ndarray:
-    """(n, 2) class probabilities from decision values, exact for any margin."""
-    return np.column_stack([expit(-z), expit(z)])
+def _proba(z: np.ndarray) -> np.ndarray:
+    """Class probabilities from decision values (n,) or (n, K); exact for any margin."""
+    if z.ndim == 1:
+        return np.column_stack([expit(-z), expit(z)])
+    return softmax(z, axis=1)  # shifts by the row maximum: no overflow
+
+
+def _log_proba(z: np.ndarray) -> np.ndarray:
+    if z.ndim == 1:
+        return np.column_stack([log_expit(-z), log_expit(z)])
+    return log_softmax(z, axis=1)
 
 
 def _labels(z: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """The predicted label of each decision value (class 1 where ``z > 0``)."""
-    return classes[(z > 0).astype(np.intp)]
+    """The predicted label of each row: class 1 where ``z > 0`` (binary), else the argmax."""
+    index = (z > 0).astype(np.intp) if z.ndim == 1 else np.argmax(z, axis=1)
+    return classes[index]
 
 
-def _binary_log_proba(z: np.ndarray) -> np.ndarray:
-    return np.column_stack([log_expit(-z), log_expit(z)])
+def _lazy(func: Any, z: da.Array, n_classes: int) -> da.Array:
+    """``func`` (probabilities) over the blocks of lazy decision values, (n, n_classes)."""
+    if z.ndim == 2:
+        return da.map_blocks(func, z, dtype=np.float64)
+    return da.map_blocks(func, z, new_axis=1, chunks=(z.chunks[0], (n_classes,)),
+                         dtype=np.float64)
 
 
 class LogisticRegression(ClassifierMixin, LinearModelBase):
-    __doc__ = f"""Binary logistic regression fitted by a distributed gradient method.
+    __doc__ = f"""Logistic regression fitted on a dask cluster: binomial or multinomial.
 
-    Minimises ``C * sum_i s_i * logloss_i + 0.5 * ||coef||**2`` (no penalty with
-    ``penalty=None`` or ``C=inf``), the objective of
-    :class:`sklearn.linear_model.LogisticRegression`; the intercept is not penalised. Any two
-    labels work (strings, {{-1, 1}}, {{1, 2}}, ...); ``classes_`` holds them sorted and
-    ``predict`` returns them. Three or more classes raise a ``ValueError`` until the
-    multinomial model lands.
+    Minimises ``C * sum_i s_i * logloss_i + R(coef)`` with ``R`` = ``0.5 * ||coef||**2``
+    (``"l2"``), ``||coef||_1`` (``"l1"``), ``l1_ratio * ||coef||_1 + 0.5 * (1 - l1_ratio) *
+    ||coef||**2`` (``"elasticnet"``) or nothing (``None``, or ``C=inf``): the objective of
+    :class:`sklearn.linear_model.LogisticRegression`; the intercept is not penalised. Two
+    classes give the binomial model (``coef_`` of shape (1, n_features)); three or more the
+    multinomial (softmax) model with ``coef_`` of shape (n_classes, n_features). Any labels
+    work (strings, {{-1, 1}}, ...); ``classes_`` holds them sorted and ``predict`` returns them.
 
     Parameters
     ----------
-    penalty : {{"l2", None}}, default="l2"
+    penalty : {{"l2", "l1", "elasticnet", None}}, default="l2"
     C : float, default=1.0
         Inverse regularisation strength (> 0; ``inf`` means no penalty).
+    l1_ratio : float, default=None
+        Share of the L1 part for ``penalty="elasticnet"``, in [0, 1].
     fit_intercept : bool, default=True
-{_SOLVER_DOC}
+{SOLVER_DOC}
 
     Attributes
     ----------
-    classes_ : ndarray of shape (2,)
-    coef_ : ndarray of shape (1, n_features)
-    intercept_ : ndarray of shape (1,)
-    n_iter_ : ndarray of shape (1,)
-    history_, converged_, solver_, n_features_in_, feature_names_in_
-        As for :class:`daskgd.LinearRegression`.
-{_CLUSTER_NOTE}
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+{FITTED_DOC}
+{CLUSTER_NOTE}
     """
 
     _classify = True
 
     def __init__(
-        self, penalty: str | None = "l2", *, C: float = 1.0, fit_intercept: bool = True,
-        solver: str = "lbfgs", max_iter: int = 100, tol: float = 1e-4,
-        learning_rate: str | float = "auto", eta0: float = 0.01, power_t: float = 0.25,
-        batch_size: int = 1024, local_steps: int = 1, random_state: Any = None,
-        verbose: int = 0,
+        self, penalty: str | None = "l2", *, C: float = 1.0, l1_ratio: float | None = None,
+        fit_intercept: bool = True, solver: str = "auto", max_iter: int = 100,
+        tol: float = 1e-4, learning_rate: str | float = "auto", eta0: float = 0.01,
+        power_t: float = 0.25, batch_size: int = 1024, local_steps: int = 1,
+        warm_start: bool = False, random_state: Any = None, verbose: int = 0,
     ) -> None:
         self.penalty = penalty
         self.C = C
+        self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.max_iter = max_iter
@@ -79,40 +96,44 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         self.power_t = power_t
         self.batch_size = batch_size
         self.local_steps = local_steps
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
     def _check_params(self) -> Any:
-        if self.penalty not in ("l2", None):
-            raise ValueError(
-                f"penalty must be 'l2' or None; got {self.penalty!r} ('l1' and "
-                "'elasticnet' are not available yet)."
-            )
+        if self.penalty not in PENALTIES:
+            raise ValueError(f"penalty must be one of {list(PENALTIES)}; got {self.penalty!r}.")
         _check_number(self.C, "C", low=0, strict=True, allow_inf=True)
+        if self.penalty == "elasticnet":
+            if self.l1_ratio is None:
+                raise ValueError("penalty='elasticnet' needs l1_ratio, a number in [0, 1].")
+            _check_number(self.l1_ratio, "l1_ratio", low=0)
+            if self.l1_ratio > 1:
+                raise ValueError(f"l1_ratio must be in [0, 1]; got {self.l1_ratio!r}.")
         return super()._check_params()
 
     def _loss(self) -> Loss:
         return BinomialLogLoss()
 
-    def _unpenalised(self) -> bool:
-        return self.penalty is None or np.isinf(self.C)
+    def _loss_for(self, n_classes: int) -> Loss:
+        return BinomialLogLoss() if n_classes <= 2 else MultinomialLogLoss()
 
     def _penalty(self, weight_sum: float) -> ElasticNet:
-        # C * sum_i s_i * l_i + 0.5 * ||w||**2, divided by C * S.
-        return no_penalty() if self._unpenalised() else l2(1.0 / (float(self.C) * weight_sum))
+        # C * sum_i s_i * l_i + R(coef), divided by C * S.
+        if self.penalty is None or np.isinf(self.C):
+            return no_penalty()
+        l1_ratio = {"l2": 0.0, "l1": 1.0}.get(self.penalty, self.l1_ratio)
+        assert l1_ratio is not None
+        penalty = elastic_net(1.0, float(l1_ratio))
+        # sklearn's L2 term is 0.5 * ||w||**2 with strength 1: l2 = 1 - l1_ratio, as here.
+        return penalty.scaled(1.0 / (float(self.C) * weight_sum))
 
     def _check_summary(self, summary: DataSummary) -> None:
         assert summary.classes is not None
-        n_classes = summary.classes.size
-        if n_classes < 2:
+        if summary.classes.size < 2:
             raise ValueError(
                 "This solver needs samples of at least 2 classes in the data, but the data "
                 f"contains only one class: {summary.classes[0]!r}"
-            )
-        if n_classes > 2:
-            raise ValueError(
-                f"y has {n_classes} classes {list(summary.classes)}; LogisticRegression "
-                "supports two classes so far (multinomial is planned)."
             )
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
@@ -123,7 +144,7 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         X : array-like, pandas DataFrame, dask array or dask DataFrame of shape
             (n_samples, n_features)
         y : array-like or dask array of shape (n_samples,)
-            Two distinct labels of any sortable type.
+            Labels of any sortable type; at least two distinct ones.
         sample_weight : array-like or dask array of shape (n_samples,), default=None
 
         Returns
@@ -137,29 +158,32 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         return self
 
     def decision_function(self, X: Any) -> Any:
-        """Decision values ``X @ coef_.T + intercept_``, shape (n_samples,); lazy for dask."""
+        """Decision values ``X @ coef_.T + intercept_``: (n_samples,) for two classes, else
+        (n_samples, n_classes); lazy for dask input."""
         return super().decision_function(X)
 
     def predict_proba(self, X: Any) -> Any:
-        """Class probabilities, shape (n_samples, 2), columns in ``classes_`` order."""
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         z = self.decision_function(X)
         if isinstance(z, da.Array):
-            return da.map_blocks(_binary_proba, z, new_axis=1, chunks=(z.chunks[0], (2,)),
-                                 dtype=np.float64)
-        return _binary_proba(z)
+            return _lazy(_proba, z, self.classes_.size)
+        return _proba(z)
 
     def predict_log_proba(self, X: Any) -> Any:
-        """Logarithm of ``predict_proba``, finite for any margin; shape (n_samples, 2)."""
+        """Logarithm of ``predict_proba``, finite for any margin."""
         z = self.decision_function(X)
         if isinstance(z, da.Array):
-            return da.map_blocks(_binary_log_proba, z, new_axis=1,
-                                 chunks=(z.chunks[0], (2,)), dtype=np.float64)
-        return _binary_log_proba(z)
+            return _lazy(_log_proba, z, self.classes_.size)
+        return _log_proba(z)
 
     def predict(self, X: Any) -> Any:
         """Predicted labels (from ``classes_``), shape (n_samples,); lazy for dask input."""
         z = self.decision_function(X)
         classes = self.classes_
         if isinstance(z, da.Array):
-            return da.map_blocks(_labels, z, classes, dtype=classes.dtype)
+            return da.map_blocks(_labels, z, classes, drop_axis=1 if z.ndim == 2 else [],
+                                 dtype=classes.dtype)
         return _labels(z, classes)
+
+
+__all__ = ["LogisticRegression"]

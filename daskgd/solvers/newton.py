@@ -7,7 +7,7 @@ import logging
 from typing import ClassVar
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve
+from scipy.linalg import LinAlgError, cho_factor, cho_solve, eigh
 
 from daskgd.objective import Objective, Point
 from daskgd.solvers._base import Recorder, Requirements, SolverOptions, SolverResult
@@ -28,10 +28,10 @@ class Newton:
     the Newton direction and tries the full step, whose evaluation brings the next
     Hessian with it (one pass per iteration when the step is accepted, as it nearly always
     is close to the solution). A rejected step is backtracked with the cached predictions
-    (see ``Objective.line_values``). When the Hessian is singular or too ill-conditioned
-    for a Cholesky factorisation (unpenalised collinear or separable problems, the
-    over-parametrised unpenalised multinomial), the fit continues with L-BFGS from the
-    current iterate. Stops when the largest gradient entry is at most ``tol``.
+    (see ``Objective.line_values``). A singular Hessian (the multinomial intercepts,
+    collinear features without a penalty) gets the minimum-norm step of its
+    pseudo-inverse; if no descent direction comes out at all, the fit continues with
+    L-BFGS from the current iterate. Stops when the largest gradient entry is at most ``tol``.
     """
 
     name: ClassVar[str] = "newton"
@@ -81,20 +81,42 @@ class Newton:
 
 
 def _newton_direction(point: Point) -> np.ndarray | None:
-    """``-H^{-1} g`` by Cholesky, or None when H is not safely positive definite."""
+    """``-H^{-1} g``: by Cholesky, or on a singular H the minimum-norm ``-H^+ g``.
+
+    A singular Hessian with the gradient orthogonal to its null space is common and
+    harmless: the intercepts of the multinomial model (adding a constant to all of them
+    changes nothing) or collinear features without a penalty; the pseudo-inverse step then
+    stays in the row space, as scikit-learn's minimum-norm solutions do. Returns None when
+    no descent direction comes out (the caller falls back to L-BFGS).
+    """
     assert point.hess is not None
-    H = point.hess
-    scale = np.sqrt(np.maximum(np.diag(H), np.finfo(float).tiny))
+    H, g = point.hess, point.grad
+    diag = np.diag(H)
+    # Jacobi scaling; coordinates with no curvature at all (a constant column) keep scale 1,
+    # so rounding noise in their gradient is not blown up.
+    scale = np.where(diag > 1e-14 * max(float(diag.max(initial=0.0)), 0.0),
+                     np.sqrt(np.abs(diag)), 1.0)
+    # Scaled first: the factorisation then judges conditioning, not units.
+    scaled = H / np.outer(scale, scale)
+    direction = None
     try:
-        # Jacobi scaling first: the factorisation then judges conditioning, not units.
-        factor = cho_factor(H / np.outer(scale, scale), lower=True, check_finite=True)
+        factor = cho_factor(scaled, lower=True, check_finite=True)
+        pivots = np.abs(np.diag(factor[0]))
+        if pivots.min() ** 2 >= MIN_RCOND * pivots.max() ** 2:
+            direction = -cho_solve(factor, g / scale) / scale
     except (LinAlgError, ValueError):
-        return None
-    diag = np.abs(np.diag(factor[0]))
-    if diag.min() ** 2 < MIN_RCOND * diag.max() ** 2:
-        return None
-    direction = -cho_solve(factor, point.grad / scale) / scale
-    return direction if float(point.grad @ direction) < 0 else None
+        pass
+    if direction is None:
+        try:
+            values, vectors = eigh(scaled)
+        except (LinAlgError, ValueError):
+            return None
+        keep = values > MIN_RCOND * max(float(values.max(initial=0.0)), 0.0)
+        inverse = np.zeros_like(values)
+        inverse[keep] = 1.0 / values[keep]
+        direction = -(vectors @ (inverse * (vectors.T @ (g / scale)))) / scale
+    ok = np.isfinite(direction).all() and float(g @ direction) < 0
+    return direction if ok else None
 
 
 def _line_search(
