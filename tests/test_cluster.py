@@ -37,7 +37,6 @@ from distributed.utils import key_split
 from daskgd import LinearRegression, LogisticRegression, Ridge
 
 REPO = Path(__file__).resolve().parents[1]
-SOLVER_TASKS = {"lbfgs": "daskgd-grad", "gd": "daskgd-grad", "sgd": "daskgd-sgd"}
 
 
 def _key_name(key: Any) -> str:
@@ -242,7 +241,8 @@ def test_c23_predictions_do_not_depend_on_the_cluster(
                 "logistic": LogisticRegression(C=0.5).fit(Xd, labels),
             }
         names_a = {key_split(t["key"]) for t in stream_a.data}
-        assert {"daskgd-grad", "daskgd-sgd"} <= names_a, names_a
+        # solver="auto": lstsq (Gram) for least squares, newton (Hessian) for the logistic fit.
+        assert {"daskgd-gram", "daskgd-hess", "daskgd-sgd"} <= names_a, names_a
         assert not [k for k in session_keys.keys if k.startswith("daskgd-")], (
             "the fit must use the active client (cluster A), not the session cluster")
         on_a = _compute(_predictions(models, Xd))
@@ -332,7 +332,8 @@ def _kill_data() -> dict[str, np.ndarray]:
 
 KILL_CASES: dict[str, tuple[Callable[[], Any], str, str]] = {
     # solver -> (estimator factory, target, task prefix that triggers the kill)
-    "lbfgs": (lambda: LinearRegression(tol=1e-12, max_iter=500), "y", "daskgd-grad"),
+    "lbfgs": (lambda: LinearRegression(solver="lbfgs", tol=1e-12, max_iter=500), "y",
+              "daskgd-grad"),
     "sgd": (lambda: LogisticRegression(solver="sgd", max_iter=5, batch_size=2000, tol=0.0,
                                        random_state=0), "labels", "daskgd-sgd"),
 }
@@ -515,7 +516,7 @@ def test_fit_uses_the_active_client_and_never_closes_it(
         LinearRegression().fit(X, y)
         LogisticRegression(solver="sgd", max_iter=3, random_state=0).fit(
             da.from_array(X, chunks=(100, 2)), y > 0)
-    assert any(k.startswith("daskgd-grad") for k in plugin.keys)
+    assert any(k.startswith("daskgd-gram") for k in plugin.keys)  # solver="auto": lstsq
     assert any(k.startswith("daskgd-sgd") for k in plugin.keys)
     assert client.status == "running"
     assert default_client() is client
@@ -591,7 +592,8 @@ def test_fit_without_a_client_starts_and_closes_its_own_cluster() -> None:
 @pytest.mark.parametrize(
     ("solver", "expected"),
     # gd scores shorter steps ("daskgd-linesearch") only when its first trial is rejected.
-    [("lbfgs", {"daskgd-grad"}), ("gd", {"daskgd-grad"}), ("sgd", {"daskgd-sgd"})],
+    [("lbfgs", {"daskgd-grad"}), ("gd", {"daskgd-grad"}), ("sgd", {"daskgd-sgd"}),
+     ("newton", {"daskgd-hess"}), ("lstsq", {"daskgd-gram"}), ("proximal", {"daskgd-grad"})],
 )
 @pytest.mark.parametrize("container", ["numpy", "dask"])
 def test_task_names_say_what_they_are(

@@ -67,6 +67,10 @@ class LinearModelBase(BaseEstimator):
     def _check_summary(self, summary: DataSummary) -> None:
         """Raise for data this estimator cannot fit (e.g. one class)."""
 
+    def _class_factors(self, summary: DataSummary) -> np.ndarray | None:
+        """Per-class sample-weight factors (``class_weight``), or None."""
+        return None
+
     # ---------------------------------------------------------------- parameters
 
     def _check_params(self) -> SolverOptions:
@@ -128,7 +132,8 @@ class LinearModelBase(BaseEstimator):
         warm = self._warm_start_params(data.n_features)
         with fit_client() as client:
             engine, summary = Engine.place(
-                client, data, self._classify, summary=summary, check=self._check_summary
+                client, data, self._classify, summary=summary, check=self._check_summary,
+                class_factors=self._class_factors,
             )
             try:
                 n_classes = 0 if summary.classes is None else summary.classes.size

@@ -11,6 +11,7 @@ from sklearn.base import ClassifierMixin
 
 from daskgd._data import DataSummary
 from daskgd.linear_model._base import LinearModelBase, _check_number
+from daskgd.linear_model._class_weight import check_class_weight, class_weight_factors
 from daskgd.linear_model._docs import CLUSTER_NOTE, FITTED_DOC, SOLVER_DOC
 from daskgd.losses import BinomialLogLoss, Loss, MultinomialLogLoss
 from daskgd.penalties import ElasticNet, elastic_net, no_penalty
@@ -64,6 +65,10 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
     l1_ratio : float, default=None
         Share of the L1 part for ``penalty="elasticnet"``, in [0, 1].
     fit_intercept : bool, default=True
+    class_weight : dict, "balanced" or None, default=None
+        Multiplies each sample's weight by the weight of its class: ``{{label: weight}}``
+        (missing labels weigh 1), or ``"balanced"``: ``S / (n_classes * S_k)`` with ``S_k``
+        the total sample weight of class k, as scikit-learn.
 {SOLVER_DOC}
 
     Attributes
@@ -79,7 +84,8 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
 
     def __init__(
         self, penalty: str | None = "l2", *, C: float = 1.0, l1_ratio: float | None = None,
-        fit_intercept: bool = True, solver: str = "auto", max_iter: int = 100,
+        fit_intercept: bool = True, class_weight: dict | str | None = None,
+        solver: str = "auto", max_iter: int = 100,
         tol: float = 1e-4, learning_rate: str | float = "auto", eta0: float = 0.01,
         power_t: float = 0.25, batch_size: int = 1024, local_steps: int = 1,
         warm_start: bool = False, random_state: Any = None, verbose: int = 0,
@@ -88,6 +94,7 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         self.C = C
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
         self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
@@ -110,6 +117,7 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
             _check_number(self.l1_ratio, "l1_ratio", low=0)
             if self.l1_ratio > 1:
                 raise ValueError(f"l1_ratio must be in [0, 1]; got {self.l1_ratio!r}.")
+        check_class_weight(self.class_weight)
         return super()._check_params()
 
     def _loss(self) -> Loss:
@@ -135,6 +143,10 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
                 "This solver needs samples of at least 2 classes in the data, but the data "
                 f"contains only one class: {summary.classes[0]!r}"
             )
+        class_weight_factors(self.class_weight, summary)  # unknown labels fail here, early
+
+    def _class_factors(self, summary: DataSummary) -> np.ndarray | None:
+        return class_weight_factors(self.class_weight, summary)
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
         """Fit the model on a dask cluster.
