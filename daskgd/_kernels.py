@@ -34,11 +34,14 @@ def make_chunk(X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> Chunk:
     """Assemble a chunk from aligned blocks, fixing dtypes and memory layout once."""
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
-    X = np.ascontiguousarray(X)
+    # Aligned as well as contiguous: blocks deserialised by dask may start at any byte, and
+    # NumPy's reductions round differently on unaligned memory, which would make the sums
+    # depend on where a chunk happens to lie.
+    X = np.require(X, requirements=["C", "A"])
     # y keeps its dtype: regression targets arrive as float64, labels are encoded later.
-    y = np.asarray(y).reshape(-1)
+    y = np.require(np.asarray(y).reshape(-1), requirements=["A"])
     if w is not None:
-        w = np.asarray(w, dtype=np.float64).reshape(-1)
+        w = np.require(np.asarray(w, dtype=np.float64).reshape(-1), requirements=["A"])
     return Chunk(X, y, w)
 
 
