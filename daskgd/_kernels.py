@@ -29,20 +29,45 @@ class Chunk(NamedTuple):
     y: np.ndarray
     w: np.ndarray | None
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Re-align on arrival: a chunk sent to another process lands at any byte offset.
+        return (_aligned_chunk, (self.X, self.y, self.w))
+
+
+def _aligned_chunk(X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> Chunk:
+    return Chunk(_aligned(X), _aligned(y), None if w is None else _aligned(w))
+
 
 def make_chunk(X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> Chunk:
     """Assemble a chunk from aligned blocks, fixing dtypes and memory layout once."""
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
-    # Aligned as well as contiguous: blocks deserialised by dask may start at any byte, and
-    # NumPy's reductions round differently on unaligned memory, which would make the sums
-    # depend on where a chunk happens to lie.
-    X = np.require(X, requirements=["C", "A"])
     # y keeps its dtype: regression targets arrive as float64, labels are encoded later.
-    y = np.require(np.asarray(y).reshape(-1), requirements=["A"])
+    y = np.asarray(y).reshape(-1)
     if w is not None:
-        w = np.require(np.asarray(w, dtype=np.float64).reshape(-1), requirements=["A"])
-    return Chunk(X, y, w)
+        w = np.asarray(w, dtype=np.float64).reshape(-1)
+    return _aligned_chunk(X, y, w)
+
+
+#: Byte alignment of chunk arrays (a cache line; covers every SIMD width).
+ALIGNMENT = 64
+
+
+def _aligned(a: np.ndarray) -> np.ndarray:
+    """``a`` as a C-contiguous array starting on an ``ALIGNMENT``-byte boundary.
+
+    Blocks deserialised by dask may start at any byte, and NumPy/BLAS kernels split their
+    vector loops by alignment, so the same numbers would round differently depending on
+    where a chunk lies in memory (after a transfer or a re-placement). One copy at placement
+    keeps every sum identical wherever the chunk lives.
+    """
+    if a.flags.c_contiguous and a.ctypes.data % ALIGNMENT == 0:
+        return a
+    buffer = np.empty(a.nbytes + ALIGNMENT, dtype=np.uint8)
+    start = -buffer.ctypes.data % ALIGNMENT
+    out = buffer[start : start + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
 
 
 # ---------------------------------------------------------------- validation and summaries
@@ -132,7 +157,7 @@ def encode_labels(
     w = chunk.w
     if factors is not None:
         w = factors[index] if w is None else w * factors[index]
-    return Chunk(chunk.X, index.astype(np.float64), w)
+    return Chunk(chunk.X, _aligned(index.astype(np.float64)), None if w is None else _aligned(w))
 
 
 # ---------------------------------------------------------------- oracle kernels
