@@ -283,7 +283,7 @@ def line_losses(
 # neither on how the rows are split into chunks, nor on where the chunks live, nor on rows of
 # zero weight (which have no index).
 
-_FEISTEL_ROUNDS = 6
+FEISTEL_ROUNDS = 6
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 

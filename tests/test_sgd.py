@@ -493,7 +493,7 @@ def test_c16_sorted_single_class_chunks_match_shuffled_in_memory_sgd() -> None:
     X, y = _blobs(400, seed=2, k=2)
     order = np.argsort(y, kind="stable")
     Xs, ys = X[order], y[order]  # chunks of 100 rows, each of one class
-    model = SGDClassifier(loss="log_loss", batch_size=64, random_state=0)
+    model = SGDClassifier(loss="log_loss", batch_size=128, random_state=0)
     sorted_fit = clone(model).fit(da.from_array(Xs, chunks=(100, 3)),
                                   da.from_array(ys, chunks=100))
     shuffled = np.random.default_rng(0).permutation(400)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import dask.array as da
@@ -88,12 +90,11 @@ default="{learning_rate}"
         Log each epoch to the ``"daskgd"`` logger.
 """
 
-_FITTED_DOC = """
-    n_iter_ : int
+_FITTED_DOC = """    n_iter_ : int
         Epochs run by the last ``fit`` (1 for ``partial_fit``).
     t_ : int
-        Mini-batch steps taken since the last ``fit`` started (scikit-learn's ``t_``
-        counts samples).
+        Mini-batch steps taken by the last ``fit`` and the ``partial_fit`` calls since
+        (scikit-learn's ``t_`` counts samples).
     history_ : list of dict
         One record per epoch: ``iteration``, ``objective``, ``step`` (rate of its first
         step), ``steps`` (``t`` at its end), ``validation_score`` (with early stopping),
@@ -112,7 +113,8 @@ _NOTES = """
     weight-normalised (``sum_i s_i * loss_i / sum_i s_i``), so rows of zero weight are as
     if removed (they are never sampled and do not count as steps) and scaling all weights
     changes nothing; the intercept starts at the best constant rather than 0; the held-out
-    rows of ``early_stopping`` are a uniform, not stratified, draw. With ``local_steps=1``
+    rows of ``early_stopping`` are a uniform, not stratified, draw (they count in the column
+    means and the starting intercept, never in a step). With ``local_steps=1``
     the fit does not depend on how the rows are chunked or where chunks live (up to
     rounding in the sums).
 """
@@ -212,9 +214,11 @@ class _BaseSGD(LinearModelBase):
 
     # ---------------------------------------------------------------- hooks
 
-    # Set for the duration of one call: partial_fit, and fit's coef_init / intercept_init.
+    # Set for the duration of one call (``_call``): partial_fit or fit, fit's coef_init /
+    # intercept_init, partial_fit's fixed classes.
     _partial_call = False
     _init: tuple[np.ndarray | None, np.ndarray | None] | None = None
+    _fixed_classes: np.ndarray | None = None
 
     def _loss(self) -> Loss:
         if self.loss in _EPSILON_LOSSES:
@@ -273,14 +277,14 @@ class _BaseSGD(LinearModelBase):
         self.t_ = result.state.t
         return result
 
-    def _fit_or_partial(
-        self, X: Any, y: Any, sample_weight: Any, partial: bool,
-    ) -> np.ndarray | None:
-        self._partial_call = partial
+    @contextlib.contextmanager
+    def _call(self, *, partial: bool, init: Any = None, classes: Any = None) -> Iterator[None]:
+        """Settings of one ``fit`` / ``partial_fit`` call, for the hooks ``_fit`` runs."""
+        self._partial_call, self._init, self._fixed_classes = partial, init, classes
         try:
-            return self._fit(X, y, sample_weight)
+            yield
         finally:
-            del self._partial_call
+            del self._partial_call, self._init, self._fixed_classes
 
 
 _REGRESSOR_DOC = f"""Linear model fitted by minimising a regularised loss with distributed SGD.
@@ -359,11 +363,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         -------
         self
         """
-        self._init = _check_init(coef_init, intercept_init)
-        try:
-            self._fit_or_partial(X, y, sample_weight, partial=False)
-        finally:
-            del self._init
+        with self._call(partial=False, init=_check_init(coef_init, intercept_init)):
+            self._fit(X, y, sample_weight)
         self.coef_ = self.coef_[0]
         return self
 
@@ -381,7 +382,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         -------
         self
         """
-        self._fit_or_partial(X, y, sample_weight, partial=True)
+        with self._call(partial=True):
+            self._fit(X, y, sample_weight)
         self.coef_ = self.coef_[0]
         return self
 
@@ -462,8 +464,6 @@ default="hinge"
             batch_size=batch_size, local_steps=local_steps, verbose=verbose,
         )
 
-    _fixed_classes: np.ndarray | None = None  # set for the duration of partial_fit
-
     def _check_summary(self, summary: DataSummary) -> None:
         assert summary.classes is not None and summary.class_weights is not None
         fixed = self._fixed_classes
@@ -506,11 +506,8 @@ default=None
         -------
         self
         """
-        self._init = _check_init(coef_init, intercept_init)
-        try:
-            classes = self._fit_or_partial(X, y, sample_weight, partial=False)
-        finally:
-            del self._init
+        with self._call(partial=False, init=_check_init(coef_init, intercept_init)):
+            classes = self._fit(X, y, sample_weight)
         assert classes is not None
         self.classes_ = classes
         return self
@@ -549,11 +546,8 @@ default=None
             fixed = given
         if fixed is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
-        self._fixed_classes = fixed
-        try:
-            self._fit_or_partial(X, y, sample_weight, partial=True)
-        finally:
-            del self._fixed_classes
+        with self._call(partial=True, classes=fixed):
+            self._fit(X, y, sample_weight)
         self.classes_ = fixed
         return self
 

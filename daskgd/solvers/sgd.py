@@ -52,7 +52,7 @@ SCHEDULES = ("auto", "constant", "invscaling", "optimal", "adaptive")
 def stream_keys(seed: int, stream: int, counter: int) -> tuple[int, ...]:
     """Round keys of the row permutation of one random stream."""
     state = np.random.SeedSequence([seed, stream, counter]).generate_state(
-        _kernels._FEISTEL_ROUNDS, np.uint64
+        _kernels.FEISTEL_ROUNDS, np.uint64
     )
     return tuple(int(k) for k in state)
 
@@ -116,10 +116,12 @@ class Schedule:
         self.adaptive = self._step(self.eta0)
 
     def _step(self, per_sample: float) -> float:
+        # The linear scaling rule, capped (per-sample rates) or the rate itself (per-step).
         step = self.scale * per_sample
         return min(step, self.limit) if self.capped else step
 
     def __call__(self, t: int) -> float:
+        """The step size of step ``t``."""
         if self.kind == "auto":
             return self.limit / math.sqrt(1 + (t - 1) // self.steps_per_epoch)
         if self.kind == "constant":
