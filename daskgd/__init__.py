@@ -13,6 +13,8 @@ from daskgd.linear_model import (
     LogisticRegression,
     PoissonRegressor,
     Ridge,
+    SGDClassifier,
+    SGDRegressor,
 )
 
 __all__ = [
@@ -22,5 +24,7 @@ __all__ = [
     "LogisticRegression",
     "PoissonRegressor",
     "Ridge",
+    "SGDClassifier",
+    "SGDRegressor",
     "__version__",
 ]

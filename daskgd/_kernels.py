@@ -311,66 +311,182 @@ def line_losses(
     return out
 
 
+# ---------------------------------------------------------------- SGD
+#
+# Rows are addressed by their *global positive-row index*: the rank of a positive-weight row
+# among all positive-weight rows, in chunk order. A keyed pseudorandom permutation of those
+# indices (a Feistel network) orders each epoch and picks the held-out rows. Every chunk can
+# find which of its rows a round takes from the round's ranks alone, so the batches depend
+# neither on how the rows are split into chunks, nor on where the chunks live, nor on rows of
+# zero weight (which have no index).
+
+FEISTEL_ROUNDS = 6
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser, elementwise on uint64 (wrapping arithmetic)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _MIX1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _MIX2
+    return x ^ (x >> np.uint64(31))
+
+
+def _feistel(x: np.ndarray, half: int, keys: Sequence[int], inverse: bool) -> np.ndarray:
+    shift, mask = np.uint64(half), np.uint64((1 << half) - 1)
+    left, right = x >> shift, x & mask
+    if inverse:
+        for key in reversed(keys):
+            left, right = right ^ (_mix(left ^ np.uint64(key)) & mask), left
+    else:
+        for key in keys:
+            left, right = right, left ^ (_mix(right ^ np.uint64(key)) & mask)
+    return (left << shift) | right
+
+
+def permute(index: np.ndarray, n: int, keys: Sequence[int], inverse: bool = False) -> np.ndarray:
+    """A keyed pseudorandom permutation of ``range(n)`` applied to ``index`` (or its inverse).
+
+    A balanced Feistel network on the smallest even number of bits covering ``n``, restricted
+    to ``range(n)`` by cycle walking (at most ~4 network passes per element on average). Any
+    element is mapped in O(1), so a chunk maps only the indices it needs.
+
+    Parameters
+    ----------
+    index : ndarray of int, values in [0, n)
+    n : int
+    keys : sequence of int
+        One 64-bit round key per Feistel round.
+    inverse : bool, default=False
+
+    Returns
+    -------
+    ndarray of uint64, index's shape
+    """
+    out = np.asarray(index, dtype=np.uint64).copy()
+    if n <= 1 or out.size == 0:
+        return out
+    bits = max(2, int(n - 1).bit_length())
+    half = (bits + 1) // 2
+    out = _feistel(out, half, keys, inverse)
+    todo = np.flatnonzero(out >= n)
+    while todo.size:
+        out[todo] = _feistel(out[todo], half, keys, inverse)
+        todo = todo[out[todo] >= n]
+    return out
+
+
+def positive_rows(chunk: Chunk) -> np.ndarray:
+    """Local indices of the rows with a positive weight (every row without weights)."""
+    return np.arange(chunk.X.shape[0]) if chunk.w is None else np.flatnonzero(chunk.w > 0)
+
+
+def positive_count(chunk: Chunk) -> int:
+    """How many rows of the chunk have a positive weight (the SGD row numbering)."""
+    return int(positive_rows(chunk).size)
+
+
+@dataclass(frozen=True)
+class SGDLayout:
+    """How the rows of all chunks are numbered, shuffled and held out; the same every round.
+
+    ``offsets[c]`` is the global positive-row index of chunk ``c``'s first positive row
+    (``offsets[-1]`` = ``n_rows``, all positive rows). When ``holdout_keys`` is set, the
+    rows whose index maps below ``n_holdout`` under that permutation are held out for
+    validation: never trained on, scored each epoch.
+    """
+
+    offsets: tuple[int, ...]
+    holdout_keys: tuple[int, ...] | None = None
+    n_holdout: int = 0
+
+    @property
+    def n_rows(self) -> int:
+        return self.offsets[-1]
+
+    def held_out(self, index: np.ndarray) -> np.ndarray:
+        """Whether each global index is a held-out (validation) row."""
+        if self.holdout_keys is None:
+            return np.zeros(index.shape, dtype=bool)
+        return permute(index, self.n_rows, self.holdout_keys) < np.uint64(self.n_holdout)
+
+
 @dataclass(frozen=True)
 class SGDRound:
     """One round of distributed SGD, the same for every chunk.
 
-    Each chunk permutes its positive-weight rows with a generator seeded by
-    ``(seed, epoch, chunk_id)``, takes the ``round``-th of ``n_rounds`` equal slices of that
-    permutation and splits it into ``len(learning_rates)`` local mini-batches. With one local
-    step the result is a synchronous mini-batch step on the union of the chunks' batches;
-    with several, each chunk steps on its own and the driver averages the models.
+    The round takes the rows ranked ``start .. stop - 1`` in the epoch's order: the inverse
+    of the permutation keyed by ``order_keys`` (or the rows in order, when None), less the
+    held-out rows. Each chunk splits its share, in rank order, into ``len(learning_rates)``
+    local mini-batches. With one local step the result is one synchronous mini-batch step on
+    the union of the chunks' rows; with several, each chunk steps on its own and the driver
+    averages the models. The prox of the penalty follows every local step except a chunk's
+    last, which the driver applies after averaging.
     """
 
-    seed: int
-    epoch: int
-    round: int
-    n_rounds: int
+    layout: SGDLayout
+    order_keys: tuple[int, ...] | None
+    start: int
+    stop: int
     learning_rates: tuple[float, ...]
-    penalty: ElasticNet  # on the mean-loss scale; its prox is applied after each step
+    penalty: ElasticNet  # on the mean-loss scale
     feature_mean: np.ndarray | None  # centring used by the parametrisation, or None
     fit_intercept: bool
     n_outputs: int
 
 
-def _batch_rows(chunk: Chunk, chunk_id: int, spec: SGDRound) -> np.ndarray:
-    positive = (
-        np.arange(chunk.X.shape[0]) if chunk.w is None else np.flatnonzero(chunk.w > 0)
+def _round_rows(chunk: Chunk, chunk_id: int, spec: SGDRound) -> np.ndarray:
+    """Local indices of the chunk's rows in this round, in rank order."""
+    layout = spec.layout
+    lo, hi = layout.offsets[chunk_id], layout.offsets[chunk_id + 1]
+    if lo == hi:
+        return np.empty(0, dtype=np.intp)  # no positive weight: nothing to do
+    ranks = np.arange(spec.start, spec.stop, dtype=np.uint64)
+    index = ranks if spec.order_keys is None else permute(
+        ranks, layout.n_rows, spec.order_keys, inverse=True
     )
-    rng = np.random.default_rng([spec.seed, spec.epoch, chunk_id])
-    order = positive[rng.permutation(positive.size)]
-    m = order.size
-    return order[spec.round * m // spec.n_rounds : (spec.round + 1) * m // spec.n_rounds]
+    index = index[(index >= lo) & (index < hi)]
+    index = index[~layout.held_out(index)]
+    return positive_rows(chunk)[(index - np.uint64(lo)).astype(np.intp)]
+
+
+def _raw(Theta: np.ndarray, d: int, spec: SGDRound) -> tuple[np.ndarray, np.ndarray]:
+    """``(B, b)`` of the centred parameters ``Theta`` (see ``Objective``)."""
+    B = Theta[:d]
+    if not spec.fit_intercept:
+        return B, np.zeros(spec.n_outputs)
+    shift = 0.0 if spec.feature_mean is None else spec.feature_mean @ B
+    return B, Theta[d] - shift
 
 
 def sgd_round(
     chunk: Chunk, chunk_id: int, loss: Loss, theta: np.ndarray, spec: SGDRound
 ) -> tuple[np.ndarray, float, float]:
-    """Local (proximal) SGD steps on this chunk's share of the round's mini-batch.
+    """Local (proximal) SGD steps on this chunk's share of the round's rows.
 
     ``theta`` is the flat parameter vector of shape ((n_features + fit_intercept) * K,)
-    (see ``Objective``). Returns ``(weight * theta_local, weight, weighted loss sum)`` where
-    ``weight`` is the total sample weight the chunk used and the loss is taken before each
-    local step; the driver divides the sums to average the local models.
+    (see ``Objective``). Returns ``(weight * (theta_local - theta), weight, loss sum)``:
+    ``weight`` is the total sample weight of the rows the chunk used and the loss sum is
+    weighted, each row's loss taken before the step that uses it. The driver divides the
+    first sum by the total weight to average the local models.
     """
-    rows = _batch_rows(chunk, chunk_id, spec)
+    rows = _round_rows(chunk, chunk_id, spec)
+    if rows.size == 0:
+        return np.zeros_like(theta), 0.0, 0.0
     Theta = theta.reshape(-1, spec.n_outputs).copy()
-    total_weight = 0.0
-    total_loss = 0.0
+    total_weight = total_loss = 0.0
     d = chunk.X.shape[1]
-    for batch, lr in zip(np.array_split(rows, len(spec.learning_rates)), spec.learning_rates):
-        if batch.size == 0:
-            continue
+    batches = [b for b in np.array_split(rows, len(spec.learning_rates)) if b.size]
+    for j, (batch, lr) in enumerate(zip(batches, spec.learning_rates)):
         X = chunk.X[batch]
         w = np.ones(batch.size) if chunk.w is None else chunk.w[batch]
-        B = Theta[:d]
-        b = np.zeros(spec.n_outputs)
-        if spec.fit_intercept:
-            shift = 0.0 if spec.feature_mean is None else spec.feature_mean @ B
-            b = Theta[d] - shift
+        B, b = _raw(Theta, d, spec)
         eta = X @ B.astype(X.dtype, copy=False) + b
-        values, gradient = loss.loss_gradient(chunk.y[batch], eta[:, 0] if B.shape[1] == 1
-                                              else eta)
+        values, gradient = loss.loss_gradient(
+            chunk.y[batch], eta[:, 0] if spec.n_outputs == 1 else eta
+        )
         batch_weight = float(w.sum())
         total_weight += batch_weight
         total_loss += float(w @ values)
@@ -383,8 +499,61 @@ def sgd_round(
                 grad[:d] -= np.outer(spec.feature_mean, grad_b)
             grad[d] = grad_b
         Theta -= lr * grad
-        Theta[:d] = spec.penalty.prox(Theta[:d], lr)
-    return total_weight * Theta.reshape(-1), total_weight, total_loss
+        if j < len(batches) - 1:
+            Theta[:d] = spec.penalty.prox(Theta[:d], lr)
+    delta = Theta.reshape(-1) - theta
+    return total_weight * delta, total_weight, total_loss
+
+
+def sgd_sample_gram(
+    chunk: Chunk, chunk_id: int, layout: SGDLayout, keys: tuple[int, ...], n_sample: int,
+    x_mean: np.ndarray,
+) -> tuple[np.ndarray, float]:
+    """Weighted Gram matrix about ``x_mean`` of this chunk's share of a uniform row sample.
+
+    The sample is the rows ranked below ``n_sample`` by the permutation keyed by ``keys``
+    (found from the ranks, so reading ``n_sample`` rows at most in all). Returns
+    ``(sum w (x - x_mean)(x - x_mean)', sum w)``, shapes (n_features, n_features) and scalar.
+    """
+    d = chunk.X.shape[1]
+    lo, hi = layout.offsets[chunk_id], layout.offsets[chunk_id + 1]
+    if lo == hi:
+        return np.zeros((d, d)), 0.0
+    index = permute(np.arange(n_sample, dtype=np.uint64), layout.n_rows, keys, inverse=True)
+    index = index[(index >= lo) & (index < hi)]
+    rows = positive_rows(chunk)[(index - np.uint64(lo)).astype(np.intp)]
+    Xc = chunk.X[rows].astype(np.float64) - x_mean
+    w = np.ones(rows.size) if chunk.w is None else chunk.w[rows]
+    return (Xc * w[:, None]).T @ Xc, float(w.sum())
+
+
+def sgd_holdout_score(
+    chunk: Chunk, chunk_id: int, B: np.ndarray, b: np.ndarray, layout: SGDLayout,
+    classify: bool, y_shift: float,
+) -> np.ndarray:
+    """Additive sums of the validation score over this chunk's held-out rows.
+
+    Classifiers: ``[sum w, sum w * (prediction == y)]`` (accuracy = ratio). Regressors:
+    ``[sum w, sum w * r**2, sum w * y', sum w * y'**2]`` with ``r = y - eta`` and
+    ``y' = y - y_shift`` (R² from these; the shift keeps the sums well conditioned).
+    """
+    size = 2 if classify else 4
+    lo, hi = layout.offsets[chunk_id], layout.offsets[chunk_id + 1]
+    if lo == hi:
+        return np.zeros(size)
+    index = np.arange(lo, hi, dtype=np.uint64)
+    rows = positive_rows(chunk)[layout.held_out(index)]
+    if rows.size == 0:
+        return np.zeros(size)
+    w = np.ones(rows.size) if chunk.w is None else chunk.w[rows]
+    eta = linear_predictor(Chunk(chunk.X[rows], chunk.y[rows], None), B, b)
+    y = chunk.y[rows].astype(np.float64)
+    if classify:
+        predicted = (eta > 0).astype(np.float64) if eta.ndim == 1 else np.argmax(eta, axis=1)
+        return np.array([w.sum(), w @ (predicted == y)])
+    residual = y - eta
+    shifted = y - y_shift
+    return np.array([w.sum(), w @ residual**2, w @ shifted, w @ shifted**2])
 
 
 def predict_linear(X: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:

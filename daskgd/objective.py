@@ -295,26 +295,3 @@ class Objective:
         )
         S = self.summary.weight_sum
         return gram / S, xy / S, yy / S
-
-    def sgd_round(
-        self, theta: np.ndarray, seed: int, epoch: int, round_: int, n_rounds: int,
-        learning_rates: tuple[float, ...],
-    ) -> tuple[np.ndarray, float, float]:
-        """One round of distributed (local, proximal) SGD; see ``_kernels.SGDRound``.
-
-        Returns the averaged parameters, the total weight of the rows used and their
-        weighted loss sum (before the steps).
-        """
-        spec = _kernels.SGDRound(
-            seed=seed, epoch=epoch, round=round_, n_rounds=n_rounds,
-            learning_rates=learning_rates, penalty=self.penalty,
-            feature_mean=self.feature_mean, fit_intercept=self.fit_intercept,
-            n_outputs=self.n_outputs,
-        )
-        weighted_theta, weight, loss_sum = self.engine.reduce(
-            _kernels.sgd_round, (self.loss, theta, spec), name="sgd",
-            passes=1.0 / n_rounds, pass_chunk_id=True,
-        )
-        if weight <= 0:
-            return theta, 0.0, 0.0
-        return weighted_theta / weight, weight, loss_sum

@@ -3,6 +3,7 @@
 from daskgd.linear_model._glm import PoissonRegressor
 from daskgd.linear_model._linear import ElasticNet, Lasso, LinearRegression, Ridge
 from daskgd.linear_model._logistic import LogisticRegression
+from daskgd.linear_model._sgd import SGDClassifier, SGDRegressor
 
 __all__ = [
     "ElasticNet",
@@ -11,4 +12,6 @@ __all__ = [
     "LogisticRegression",
     "PoissonRegressor",
     "Ridge",
+    "SGDClassifier",
+    "SGDRegressor",
 ]

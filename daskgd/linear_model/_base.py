@@ -20,7 +20,14 @@ from daskgd._engine import Engine, fit_client
 from daskgd.losses import Loss
 from daskgd.objective import Objective
 from daskgd.penalties import ElasticNet, no_penalty
-from daskgd.solvers import SolverOptions, check_solver, choose_solver, get_solver
+from daskgd.solvers import (
+    Solver,
+    SolverOptions,
+    SolverResult,
+    check_solver,
+    choose_solver,
+    get_solver,
+)
 
 LEARNING_RATES = ("auto", "constant", "invscaling")
 
@@ -65,7 +72,14 @@ class LinearModelBase(BaseEstimator):
         return no_penalty()
 
     def _check_summary(self, summary: DataSummary) -> None:
-        """Raise for data this estimator cannot fit (e.g. one class)."""
+        """Raise for data this estimator cannot fit (e.g. one class); may adjust ``summary``
+        before the labels are encoded (e.g. to classes fixed in advance)."""
+
+    def _solve(
+        self, solver: Solver, objective: Objective, theta0: np.ndarray, options: SolverOptions
+    ) -> SolverResult:
+        """Run the solver (estimators that carry solver state between fits override this)."""
+        return solver.solve(objective, theta0, options)
 
     def _class_factors(self, summary: DataSummary) -> np.ndarray | None:
         """Per-class sample-weight factors (``class_weight``), or None."""
@@ -151,7 +165,7 @@ class LinearModelBase(BaseEstimator):
                 theta0 = objective.initial_theta()
                 if warm is not None and warm[0].shape == (n_outputs, data.n_features):
                     theta0 = objective.theta_from(*warm)
-                result = solver.solve(objective, theta0, options)
+                result = self._solve(solver, objective, theta0, options)
             finally:
                 engine.close()
         coef, intercept = objective.split(result.theta)

@@ -22,7 +22,8 @@ class SolverOptions:
 
     max_iter: int = 100
     tol: float | None = 1e-4  # None: no early stopping (sgd only)
-    learning_rate: str = "auto"  # "auto", "constant" or "invscaling"
+    # sgd: "auto", "constant", "invscaling", "optimal" or "adaptive"; gd: "auto" or "constant"
+    learning_rate: str = "auto"
     eta0: float = 0.01
     power_t: float = 0.25
     batch_size: int = 1024
@@ -30,6 +31,13 @@ class SolverOptions:
     n_iter_no_change: int = 5
     seed: int = 0
     verbose: int = 0
+    # sgd only ------------------------------------------------------------------------------
+    alpha: float = 0.0  # penalty strength, for the "optimal" schedule
+    sample_rates: bool = False  # eta0 and schedules per sample (scikit-learn's SGD), see sgd.py
+    shuffle: bool = True
+    average: int = 0  # > 0: Polyak-average the iterates from this step on
+    early_stopping: bool = False  # stop on a held-out validation score
+    validation_fraction: float = 0.1
 
 
 @dataclass
