@@ -61,6 +61,8 @@ def _aligned(a: np.ndarray) -> np.ndarray:
     where a chunk lies in memory (after a transfer or a re-placement). One copy at placement
     keeps every sum identical wherever the chunk lives.
     """
+    if a.dtype.hasobject:
+        return np.ascontiguousarray(a)  # raw labels before encoding: no arithmetic on them
     if a.flags.c_contiguous and a.ctypes.data % ALIGNMENT == 0:
         return a
     buffer = np.empty(a.nbytes + ALIGNMENT, dtype=np.uint8)

@@ -53,9 +53,10 @@ FITTED_DOC = """
     n_iter_ : int
         Iterations (epochs for ``"sgd"``) run.
     history_ : list of dict
-        One record per iteration: ``iteration``, ``objective`` (of the mean-scaled
-        objective), ``grad_norm``, ``step``, ``elapsed`` (seconds), ``passes`` (over X).
-        ``pandas.DataFrame(model.history_)`` tabulates it.
+        One record per iteration (full-batch solvers also record the starting point as
+        iteration 0): ``iteration``, ``objective`` (of the mean-scaled objective),
+        ``grad_norm`` (NaN for ``"sgd"``), ``step`` (NaN for ``"lbfgs"``), ``elapsed``
+        (seconds), ``passes`` (over X). ``pandas.DataFrame(model.history_)`` tabulates it.
     converged_ : bool
     solver_ : str
         The solver used (the choice of ``"auto"``).

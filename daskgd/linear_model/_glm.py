@@ -6,17 +6,17 @@ from typing import Any
 
 import dask.array as da
 import numpy as np
-from sklearn.base import RegressorMixin
 from sklearn.metrics import d2_tweedie_score
 
 from daskgd._data import DataSummary
 from daskgd.linear_model._base import LinearModelBase, _check_number
 from daskgd.linear_model._docs import CLUSTER_NOTE, FITTED_DOC, SOLVER_DOC
+from daskgd.linear_model._scoring import DaskRegressorMixin, score_predictions
 from daskgd.losses import HalfPoissonDeviance, Loss
 from daskgd.penalties import ElasticNet, l2
 
 
-class PoissonRegressor(RegressorMixin, LinearModelBase):
+class PoissonRegressor(DaskRegressorMixin, LinearModelBase):
     __doc__ = f"""Poisson regression (log link) fitted on a dask cluster.
 
     Minimises ``(1 / (2 * S)) * sum_i s_i * deviance(y_i, exp(x_i @ coef + intercept)) +
@@ -104,12 +104,11 @@ class PoissonRegressor(RegressorMixin, LinearModelBase):
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """D², the share of the Poisson deviance explained (scikit-learn's score)."""
-        prediction = self.predict(X)
-        if isinstance(prediction, da.Array):
-            prediction = prediction.compute()
-        y = y.compute() if hasattr(y, "compute") else y
-        return float(d2_tweedie_score(np.asarray(y), prediction, sample_weight=sample_weight,
-                                      power=1))
+        return score_predictions(self.predict, X, y, sample_weight, _d2_poisson)
+
+
+def _d2_poisson(y: Any, prediction: Any, sample_weight: Any = None) -> float:
+    return float(d2_tweedie_score(y, prediction, sample_weight=sample_weight, power=1))
 
 
 __all__ = ["PoissonRegressor"]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sklearn.base import RegressorMixin
-
 from daskgd.linear_model._base import LinearModelBase, _check_number
 from daskgd.linear_model._docs import CLUSTER_NOTE, FITTED_DOC, SOLVER_DOC
+from daskgd.linear_model._scoring import DaskRegressorMixin
 from daskgd.losses import HalfSquaredError, Loss
 from daskgd.penalties import ElasticNet as ElasticNetPenalty
 from daskgd.penalties import elastic_net, l2
@@ -20,7 +19,7 @@ _ATTRIBUTES_DOC = f"""
 {FITTED_DOC}"""
 
 
-class _LeastSquares(RegressorMixin, LinearModelBase):
+class _LeastSquares(DaskRegressorMixin, LinearModelBase):
     def _loss(self) -> Loss:
         return HalfSquaredError()
 

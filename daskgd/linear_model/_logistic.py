@@ -7,12 +7,12 @@ from typing import Any
 import dask.array as da
 import numpy as np
 from scipy.special import expit, log_expit, log_softmax, softmax
-from sklearn.base import ClassifierMixin
 
 from daskgd._data import DataSummary
 from daskgd.linear_model._base import LinearModelBase, _check_number
 from daskgd.linear_model._class_weight import check_class_weight, class_weight_factors
 from daskgd.linear_model._docs import CLUSTER_NOTE, FITTED_DOC, SOLVER_DOC
+from daskgd.linear_model._scoring import DaskClassifierMixin
 from daskgd.losses import BinomialLogLoss, Loss, MultinomialLogLoss
 from daskgd.penalties import ElasticNet, elastic_net, no_penalty
 
@@ -46,7 +46,7 @@ def _lazy(func: Any, z: da.Array, n_classes: int) -> da.Array:
                          dtype=np.float64)
 
 
-class LogisticRegression(ClassifierMixin, LinearModelBase):
+class LogisticRegression(DaskClassifierMixin, LinearModelBase):
     __doc__ = f"""Logistic regression fitted on a dask cluster: binomial or multinomial.
 
     Minimises ``C * sum_i s_i * logloss_i + R(coef)`` with ``R`` = ``0.5 * ||coef||**2``
@@ -111,6 +111,13 @@ class LogisticRegression(ClassifierMixin, LinearModelBase):
         if self.penalty not in PENALTIES:
             raise ValueError(f"penalty must be one of {list(PENALTIES)}; got {self.penalty!r}.")
         _check_number(self.C, "C", low=0, strict=True, allow_inf=True)
+        if self.penalty in ("l2", "l1", None) and self.l1_ratio not in (None, 0, 0.0):
+            # scikit-learn >= 1.8 reads l1_ratio alone; fitting another penalty silently would
+            # be worse than asking.
+            raise ValueError(
+                f"l1_ratio={self.l1_ratio!r} is only used with penalty='elasticnet' (got "
+                f"penalty={self.penalty!r}); for a pure L1 penalty use penalty='l1'."
+            )
         if self.penalty == "elasticnet":
             if self.l1_ratio is None:
                 raise ValueError("penalty='elasticnet' needs l1_ratio, a number in [0, 1].")

@@ -9,7 +9,6 @@ from typing import Any
 import dask.array as da
 import numpy as np
 from scipy.special import expit, log_expit, logsumexp
-from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
@@ -18,6 +17,7 @@ from daskgd._data import DataSummary
 from daskgd.linear_model._base import LinearModelBase, _check_number
 from daskgd.linear_model._docs import CLUSTER_NOTE
 from daskgd.linear_model._logistic import _labels, _lazy
+from daskgd.linear_model._scoring import DaskClassifierMixin, DaskRegressorMixin
 from daskgd.losses import Loss, get_loss
 from daskgd.objective import Objective
 from daskgd.penalties import ElasticNet, elastic_net, no_penalty
@@ -315,7 +315,7 @@ _REGRESSOR_DOC = f"""Linear model fitted by minimising a regularised loss with d
     """
 
 
-class SGDRegressor(RegressorMixin, _BaseSGD):
+class SGDRegressor(DaskRegressorMixin, _BaseSGD):
     __doc__ = _REGRESSOR_DOC
     _losses = REGRESSION_LOSSES
 
@@ -417,7 +417,7 @@ def _initial_model(
     return coef, intercept
 
 
-class SGDClassifier(ClassifierMixin, _BaseSGD):
+class SGDClassifier(DaskClassifierMixin, _BaseSGD):
     __doc__ = f"""Linear classifier (SVM, logistic regression, ...) fitted by distributed SGD.
 
     The objective of :class:`sklearn.linear_model.SGDClassifier`:
