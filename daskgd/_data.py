@@ -114,6 +114,13 @@ def check_X(X: Any, name: str = "X") -> tuple[np.ndarray | da.Array, np.ndarray 
             "Convert it with X.toarray() if it fits in memory."
         )
     if isinstance(X, da.Array):
+        meta = getattr(X, "_meta", None)
+        if meta is not None and type(meta).__module__.startswith("scipy.sparse"):
+            raise TypeError(
+                f"{name} is a dask array of scipy.sparse chunks; sparse input is not supported "
+                "yet. Convert the chunks with X.map_blocks(lambda b: b.toarray()) if they fit "
+                "in memory densely."
+            )
         if X.ndim != 2:
             raise ValueError(f"{name} must be 2-D (n_samples, n_features); got {X.ndim}-D.")
         X = X.astype(_feature_dtype(X.dtype, name))
@@ -285,6 +292,11 @@ def summarise(stats: Sequence[ChunkStats], classify: bool) -> DataSummary:
     if n == 0:
         raise ValueError("X has 0 samples; at least one is required.")
     weight_sum = float(sum(s.weight_sum for s in stats))
+    if not np.isfinite(weight_sum):
+        raise ValueError(
+            "sample_weight sums to more than the largest float; divide the weights by a "
+            "constant (only their ratios matter to the fitted model's shape)."
+        )
     if not weight_sum > 0:
         raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight.")
     feature_mean = np.sum([s.weighted_X_sum for s in stats], axis=0) / weight_sum

@@ -280,8 +280,10 @@ class Engine:
                 _kernels.run_group, kernel, ids, [self.chunks[i] for i in ids], args,
                 pass_chunk_id,
                 key=f"daskgd-{name}-{self.token}-{call}-{g}",
+                # "any": a chunk with no holder (lost, or its task failed); the scheduler
+                # then places the task, and a failed chunk raises its own error on gather.
                 workers=None if worker == "any" else [worker],
-                allow_other_workers=True, pure=False,
+                allow_other_workers=worker != "any", pure=False,
             )
             for g, (worker, ids) in enumerate(self.groups.items())
         ]

@@ -65,12 +65,16 @@ class Objective:
     engine : Engine
     n_outputs : int, default=1
         K, the columns of the linear predictor.
+    precision : float, default=float64 epsilon
+        Relative rounding of the values, the machine epsilon of X's dtype: solvers that
+        compare values (FISTA's descent test) fall back on gradients below it.
     """
 
     def __init__(
         self, loss: Loss, penalty: ElasticNet, fit_intercept: bool, summary: DataSummary,
-        engine: Engine, n_outputs: int = 1,
+        engine: Engine, n_outputs: int = 1, precision: float = float(np.finfo(float).eps),
     ) -> None:
+        self.precision = precision
         self.loss = loss
         self.penalty = penalty
         self.smooth_penalty = ElasticNet(0.0, penalty.l2)

@@ -160,8 +160,10 @@ class LinearModelBase(BaseEstimator):
                                          data.n_features)
                 check_solver(name, loss, penalty, n_outputs)
                 solver = get_solver(name)
-                objective = Objective(loss, penalty, self.fit_intercept, summary, engine,
-                                      n_outputs=n_outputs)
+                objective = Objective(
+                    loss, penalty, self.fit_intercept, summary, engine, n_outputs=n_outputs,
+                    precision=float(np.finfo(data.X.dtype).eps),
+                )
                 theta0 = objective.initial_theta()
                 if warm is not None and warm[0].shape == (n_outputs, data.n_features):
                     theta0 = objective.theta_from(*warm)

@@ -13,7 +13,7 @@ from daskgd._data import DataSummary
 def check_class_weight(class_weight: Any) -> None:
     """Raise a ``ValueError`` unless ``class_weight`` is None, "balanced" or a dict of
     finite non-negative numbers."""
-    if class_weight is None or class_weight == "balanced":
+    if class_weight is None or (isinstance(class_weight, str) and class_weight == "balanced"):
         return
     if not isinstance(class_weight, dict):
         raise ValueError(
@@ -38,7 +38,7 @@ def class_weight_factors(class_weight: Any, summary: DataSummary) -> np.ndarray 
         return None
     classes = summary.classes
     assert classes is not None and summary.class_weights is not None
-    if class_weight == "balanced":
+    if isinstance(class_weight, str):  # "balanced", checked with the parameters
         return summary.weight_sum / (classes.size * summary.class_weights)
     unknown = [label for label in class_weight if label not in set(classes.tolist())]
     if unknown:

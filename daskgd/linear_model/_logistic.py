@@ -173,6 +173,13 @@ class LogisticRegression(DaskClassifierMixin, LinearModelBase):
         classes = self._fit(X, y, sample_weight)
         assert classes is not None
         self.classes_ = classes
+        if classes.size > 2:
+            # The softmax is unchanged by adding a constant to every class's intercept (and,
+            # unpenalised, a vector to every class's coefficients): report scikit-learn's
+            # symmetric representative, whose intercepts (and coefficients) sum to zero.
+            self.intercept_ = self.intercept_ - self.intercept_.mean()
+            if self._penalty(1.0).is_zero:
+                self.coef_ = self.coef_ - self.coef_.mean(axis=0)
         self.n_iter_ = np.array([self.n_iter_])  # type: ignore[assignment]
         return self
 

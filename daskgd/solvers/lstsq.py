@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from scipy.linalg import eigh
+from scipy.linalg import LinAlgError, cho_factor, cho_solve, eigh
 
 from daskgd.objective import Objective, Point
 from daskgd.solvers._base import Recorder, Requirements, SolverOptions, SolverResult
 
+#: Below this reciprocal condition (after scaling) the normal equations count as singular.
+MIN_RCOND = 1e-12
 #: Sweeps of coordinate descent allowed per unit of ``max_iter`` (L1 / elastic net).
 SWEEPS_PER_ITER = 10
 
@@ -63,8 +65,25 @@ class LeastSquares:
 
 
 def _ridge(gram: np.ndarray, xy: np.ndarray, l2: float) -> np.ndarray:
-    """Minimum-norm solution of ``(gram + l2 I) coef = xy`` (pseudo-inverse)."""
-    values, vectors = eigh(gram + l2 * np.eye(gram.shape[0]))
+    """Solution of ``(gram + l2 I) coef = xy``; the minimum-norm one when singular.
+
+    A Cholesky solve after Jacobi scaling first, so columns on very different scales (a
+    conditioning problem of units, not of information) lose nothing; only a matrix that is
+    singular after scaling goes to the pseudo-inverse, whose minimum norm is then in the
+    original coordinates, as scikit-learn's.
+    """
+    A = gram + l2 * np.eye(gram.shape[0])
+    diag = np.diag(A)
+    if (diag > 0).all():
+        scale = np.sqrt(diag)
+        try:
+            factor = cho_factor(A / np.outer(scale, scale), lower=True)
+            pivots = np.abs(np.diag(factor[0]))
+            if pivots.min() ** 2 >= MIN_RCOND * pivots.max() ** 2:
+                return cho_solve(factor, xy / scale) / scale
+        except LinAlgError:
+            pass
+    values, vectors = eigh(A)
     cutoff = max(float(values.max(initial=0.0)), 0.0) * gram.shape[0] * np.finfo(float).eps
     keep = values > cutoff
     inverse = np.zeros_like(values)

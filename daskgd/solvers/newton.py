@@ -107,14 +107,16 @@ def _newton_direction(point: Point) -> np.ndarray | None:
     except (LinAlgError, ValueError):
         pass
     if direction is None:
+        # Singular: the pseudo-inverse of H itself, so the step has minimum norm in the
+        # parameters (not in scaled ones) and stays in the row space, as scikit-learn's.
         try:
-            values, vectors = eigh(scaled)
+            values, vectors = eigh(H)
         except (LinAlgError, ValueError):
             return None
         keep = values > MIN_RCOND * max(float(values.max(initial=0.0)), 0.0)
         inverse = np.zeros_like(values)
         inverse[keep] = 1.0 / values[keep]
-        direction = -(vectors @ (inverse * (vectors.T @ (g / scale)))) / scale
+        direction = -(vectors @ (inverse * (vectors.T @ g)))
     ok = np.isfinite(direction).all() and float(g @ direction) < 0
     return direction if ok else None
 
