@@ -23,7 +23,7 @@ class LBFGS:
     scikit-learn, there is no stop on a small relative decrease of the objective, which can
     end a fit on an ill-conditioned problem long before the gradient is small; the fit also
     counts as converged when the line search fails with the gradient ``PRECISION_LIMIT``
-    times below its start (floating-point precision is exhausted).
+    times below its start and below ``sqrt(tol)`` (floating-point precision is exhausted).
     """
 
     name: ClassVar[str] = "lbfgs"
@@ -66,8 +66,9 @@ class LBFGS:
         final = grad_norm(np.asarray(result.jac))
         converged = final <= (options.tol or 0.0)
         message = str(result.message)
-        if not converged and result.status in (0, 2) and final <= PRECISION_LIMIT * record.history[
-                0]["grad_norm"]:
+        limit = min(PRECISION_LIMIT * record.history[0]["grad_norm"],
+                    np.sqrt(options.tol or 0.0))
+        if not converged and result.status in (0, 2) and final <= limit:
             # The line search cannot decrease f any more in float64: a tol below this point
             # cannot be reached by any method that compares objective values.
             converged = True
