@@ -600,3 +600,44 @@ def test_other_estimators_keep_their_sgd_solver() -> None:
                                  random_state=0).fit(X, y)
     assert model.n_iter_ == 10
     assert_allclose(model.coef_, [1.0, 2.0, 3.0], atol=0.05)
+
+
+# ---------------------------------------------------------------- class_weight
+
+
+def test_sgd_classifier_class_weight_is_a_per_class_sample_weight() -> None:
+    """class_weight multiplies each row's weight by its class's factor: the same fit as the
+    equivalent sample_weight, for a dict and for "balanced" (S / (K * S_k))."""
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((300, 3))
+    y = np.where(X[:, 0] + 0.5 * rng.standard_normal(300) > 0.6, "late", "on-time")
+    params = {"loss": "log_loss", "max_iter": 5, "tol": None, "random_state": 0}
+    weighted = SGDClassifier(class_weight={"late": 3.0}, **params).fit(X, y)
+    reference = SGDClassifier(**params).fit(X, y, sample_weight=np.where(y == "late", 3.0, 1.0))
+    np.testing.assert_allclose(weighted.coef_, reference.coef_, rtol=1e-10)
+    np.testing.assert_allclose(weighted.intercept_, reference.intercept_, rtol=1e-10)
+    counts = {label: np.sum(y == label) for label in ("late", "on-time")}
+    balanced = SGDClassifier(class_weight="balanced", **params).fit(X, y)
+    factors = np.array([len(y) / (2 * counts[label]) for label in y])
+    reference = SGDClassifier(**params).fit(X, y, sample_weight=factors)
+    np.testing.assert_allclose(balanced.coef_, reference.coef_, rtol=1e-10)
+    assert not np.allclose(balanced.coef_, SGDClassifier(**params).fit(X, y).coef_, rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("class_weight", "match"),
+    [({"absent": 2.0}, r"class_weight.*'absent'.*not in y"), ("heavy", r"class_weight"),
+     ({"late": -1.0}, r"class_weight\['late'\].*>= 0")],
+)
+def test_sgd_classifier_bad_class_weight(class_weight: Any, match: str) -> None:
+    X = np.random.default_rng(0).standard_normal((60, 2))
+    y = np.where(X[:, 0] > 0, "late", "on-time")
+    with pytest.raises(ValueError, match=match):
+        SGDClassifier(class_weight=class_weight).fit(X, y)
+
+
+def test_sgd_classifier_balanced_class_weight_refused_in_partial_fit() -> None:
+    X = np.random.default_rng(0).standard_normal((60, 2))
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match=r"balanced.*partial_fit"):
+        SGDClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1])

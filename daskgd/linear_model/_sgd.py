@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from daskgd._data import DataSummary
 from daskgd.linear_model._base import LinearModelBase, _check_number
+from daskgd.linear_model._class_weight import check_class_weight, class_weight_factors
 from daskgd.linear_model._docs import CLUSTER_NOTE
 from daskgd.linear_model._logistic import _labels, _lazy
 from daskgd.linear_model._scoring import DaskClassifierMixin, DaskRegressorMixin
@@ -432,6 +433,9 @@ class SGDClassifier(DaskClassifierMixin, _BaseSGD):
 default="hinge"
         Linear SVM; logistic regression (``predict_proba``); the smoothed hinge
         ``modified_huber`` (``predict_proba``); the squared hinge; the perceptron.
+    class_weight : dict, "balanced" or None, default=None
+        Multiplies each sample's weight by the weight of its class, as in
+        :class:`daskgd.LogisticRegression` (``"balanced"`` is not for ``partial_fit``).
 {_PARAMS_DOC.format(epsilon="", learning_rate="optimal", power_t=0.5, score="accuracy")}
     Attributes
     ----------
@@ -452,7 +456,8 @@ default="hinge"
         tol: float | None = 1e-3, shuffle: bool = True, random_state: Any = None,
         learning_rate: str = "optimal", eta0: float = 0.01, power_t: float = 0.5,
         early_stopping: bool = False, validation_fraction: float = 0.1,
-        n_iter_no_change: int = 5, warm_start: bool = False, average: bool | int = False,
+        n_iter_no_change: int = 5, class_weight: dict | str | None = None,
+        warm_start: bool = False, average: bool | int = False,
         batch_size: int = 256, local_steps: int = 1, verbose: int = 0,
     ) -> None:
         super().__init__(
@@ -463,16 +468,30 @@ default="hinge"
             n_iter_no_change=n_iter_no_change, warm_start=warm_start, average=average,
             batch_size=batch_size, local_steps=local_steps, verbose=verbose,
         )
+        self.class_weight = class_weight
+
+    def _check_params(self) -> SolverOptions:
+        check_class_weight(self.class_weight)
+        return super()._check_params()
+
+    def _class_factors(self, summary: DataSummary) -> np.ndarray | None:
+        return class_weight_factors(self.class_weight, summary)
 
     def _check_summary(self, summary: DataSummary) -> None:
         assert summary.classes is not None and summary.class_weights is not None
         fixed = self._fixed_classes
+        if fixed is not None and isinstance(self.class_weight, str):
+            raise ValueError(
+                "class_weight='balanced' needs the whole data set and cannot be used with "
+                "partial_fit; pass a dict of class weights instead."
+            )
         if fixed is None:
             if summary.classes.size < 2:
                 raise ValueError(
                     "The number of classes has to be greater than one; got 1 class: "
                     f"{summary.classes[0]!r}"
                 )
+            class_weight_factors(self.class_weight, summary)  # unknown labels fail early
             return
         unknown = summary.classes[~np.isin(summary.classes, fixed)]
         if unknown.size:
@@ -484,6 +503,7 @@ default="hinge"
         weights[np.searchsorted(fixed, summary.classes)] = summary.class_weights
         summary.classes, summary.class_weights = fixed, weights
         summary.y_mean = float(weights[-1] / summary.weight_sum)
+        class_weight_factors(self.class_weight, summary)  # unknown labels fail here, early
 
     def fit(
         self, X: Any, y: Any, coef_init: Any = None, intercept_init: Any = None,
