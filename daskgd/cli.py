@@ -149,7 +149,7 @@ def _regression_models() -> list[tuple[str, str, Callable[[], Any]]]:
     from daskgd import LinearRegression
 
     return [
-        ("daskgd LinearRegression", "gd", lambda: LinearRegression(solver="gd")),
+        ("daskgd LinearRegression", "gd", lambda: LinearRegression(solver="gd", tol=1e-4)),
         (
             "daskgd LinearRegression",
             "sgd",
