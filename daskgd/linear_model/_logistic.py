@@ -14,9 +14,7 @@ from daskgd.linear_model._class_weight import check_class_weight, class_weight_f
 from daskgd.linear_model._docs import CLUSTER_NOTE, FITTED_DOC, SOLVER_DOC
 from daskgd.linear_model._scoring import DaskClassifierMixin
 from daskgd.losses import BinomialLogLoss, Loss, MultinomialLogLoss
-from daskgd.penalties import ElasticNet, elastic_net, no_penalty
-
-PENALTIES = ("l2", "l1", "elasticnet", None)
+from daskgd.penalties import ElasticNet, check_penalty_name, from_name, no_penalty
 
 
 def _proba(z: np.ndarray) -> np.ndarray:
@@ -108,8 +106,7 @@ class LogisticRegression(DaskClassifierMixin, LinearModelBase):
         self.verbose = verbose
 
     def _check_params(self) -> Any:
-        if self.penalty not in PENALTIES:
-            raise ValueError(f"penalty must be one of {list(PENALTIES)}; got {self.penalty!r}.")
+        check_penalty_name(self.penalty)
         _check_number(self.C, "C", low=0, strict=True, allow_inf=True)
         if self.penalty in ("l2", "l1", None) and self.l1_ratio not in (None, 0, 0.0):
             # scikit-learn >= 1.8 reads l1_ratio alone; fitting another penalty silently would
@@ -135,12 +132,9 @@ class LogisticRegression(DaskClassifierMixin, LinearModelBase):
 
     def _penalty(self, weight_sum: float) -> ElasticNet:
         # C * sum_i s_i * l_i + R(coef), divided by C * S.
-        if self.penalty is None or np.isinf(self.C):
+        if np.isinf(self.C):
             return no_penalty()
-        l1_ratio = {"l2": 0.0, "l1": 1.0}.get(self.penalty, self.l1_ratio)
-        assert l1_ratio is not None
-        penalty = elastic_net(1.0, float(l1_ratio))
-        # sklearn's L2 term is 0.5 * ||w||**2 with strength 1: l2 = 1 - l1_ratio, as here.
+        penalty = from_name(self.penalty, 1.0, self.l1_ratio)
         return penalty.scaled(1.0 / (float(self.C) * weight_sum))
 
     def _check_summary(self, summary: DataSummary) -> None:

@@ -21,11 +21,10 @@ from daskgd.linear_model._logistic import _labels, _lazy
 from daskgd.linear_model._scoring import DaskClassifierMixin, DaskRegressorMixin
 from daskgd.losses import Loss, get_loss
 from daskgd.objective import Objective
-from daskgd.penalties import ElasticNet, elastic_net, no_penalty
+from daskgd.penalties import ElasticNet, check_penalty_name, from_name
 from daskgd.solvers import Solver, SolverOptions, SolverResult
 from daskgd.solvers.sgd import SCHEDULES, SGDResult, SGDState
 
-PENALTIES = ("l2", "l1", "elasticnet", None)
 REGRESSION_LOSSES = ("squared_error", "huber", "epsilon_insensitive",
                      "squared_epsilon_insensitive")
 CLASSIFICATION_LOSSES = ("hinge", "log_loss", "modified_huber", "squared_hinge", "perceptron")
@@ -162,8 +161,7 @@ class _BaseSGD(LinearModelBase):
     def _check_params(self) -> SolverOptions:
         if self.loss not in self._losses:
             raise ValueError(f"loss must be one of {list(self._losses)}; got {self.loss!r}.")
-        if self.penalty not in PENALTIES:
-            raise ValueError(f"penalty must be one of {list(PENALTIES)}; got {self.penalty!r}.")
+        check_penalty_name(self.penalty)
         _check_number(self.alpha, "alpha", low=0)
         if self.penalty == "elasticnet" or self.l1_ratio is not None:
             _check_number(self.l1_ratio, "l1_ratio", low=0)
@@ -228,11 +226,7 @@ class _BaseSGD(LinearModelBase):
 
     def _penalty(self, weight_sum: float) -> ElasticNet:
         # scikit-learn's SGD objective is already on the mean-loss scale.
-        if self.penalty is None:
-            return no_penalty()
-        l1_ratio = {"l2": 0.0, "l1": 1.0}.get(self.penalty, self.l1_ratio)
-        assert l1_ratio is not None
-        return elastic_net(float(self.alpha), float(l1_ratio))
+        return from_name(self.penalty, float(self.alpha), self.l1_ratio)
 
     def _warm_start_params(self, n_features: int) -> tuple[np.ndarray, np.ndarray] | None:
         if self._init is not None:

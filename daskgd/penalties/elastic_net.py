@@ -68,3 +68,23 @@ def elastic_net(alpha: float, l1_ratio: float) -> ElasticNet:
 def no_penalty() -> ElasticNet:
     """The absent penalty."""
     return ElasticNet(0.0, 0.0)
+
+
+#: scikit-learn's penalty names (``None``: no penalty).
+PENALTY_NAMES: tuple[str | None, ...] = ("l2", "l1", "elasticnet", None)
+
+
+def check_penalty_name(name: object) -> None:
+    """Raise a ``ValueError`` unless ``name`` is one of ``PENALTY_NAMES``."""
+    if name not in PENALTY_NAMES:
+        raise ValueError(f"penalty must be one of {list(PENALTY_NAMES)}; got {name!r}.")
+
+
+def from_name(name: str | None, strength: float, l1_ratio: float | None) -> ElasticNet:
+    """scikit-learn's named penalty of the given strength: ``"l2"`` ``0.5 * s * ||w||**2``,
+    ``"l1"`` ``s * ||w||_1``, ``"elasticnet"`` mixed by ``l1_ratio``, ``None`` nothing."""
+    if name is None:
+        return no_penalty()
+    ratio = {"l2": 0.0, "l1": 1.0}.get(name, l1_ratio)
+    assert ratio is not None, "l1_ratio is checked with the parameters"
+    return elastic_net(strength, float(ratio))
