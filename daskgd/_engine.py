@@ -17,12 +17,15 @@ import contextlib
 import itertools
 import logging
 import math
+import multiprocessing
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError
 from typing import Any
 
+import dask
 import dask.array as da
 import numpy as np
 from distributed import Client, Future, LocalCluster, futures_of, wait
@@ -43,14 +46,32 @@ NUMPY_CHUNK_BYTES = 32 * 2**20
 
 @contextlib.contextmanager
 def fit_client() -> Iterator[Client]:
-    """The active ``distributed.Client``, or a ``LocalCluster`` started for this fit only.
+    """The client a fit runs on; only a client started here is closed afterwards.
 
-    With no active client, a local cluster of worker processes (one single-threaded worker per
-    core) is started, logged, and closed when the block exits. A client found active is never
-    closed.
+    In order of preference:
+
+    1. Inside a task on a dask worker (e.g. a fit under ``joblib.parallel_backend("dask")``):
+       ``distributed.worker_client()``, which secedes the task from the worker's thread pool
+       so the fit's own tasks can run there too (no deadlock with single-threaded workers).
+    2. The active ``distributed.Client``.
+    3. A client connected to the scheduler named by dask's ``scheduler-address`` setting
+       (the ``DASK_SCHEDULER_ADDRESS`` environment variable): how joblib's worker processes
+       reach the caller's cluster. Closed after the fit; the cluster stays up.
+    4. A ``LocalCluster`` started for this fit, logged, and closed when the block exits:
+       one single-threaded worker process per core, or worker threads when this process
+       cannot start processes.
     """
-    from distributed import default_client
+    from distributed import default_client, get_worker, worker_client
 
+    try:
+        get_worker()
+    except ValueError:
+        pass
+    else:
+        # Checked before the active client: a worker's own default client does not secede.
+        with worker_client() as client:
+            yield client
+        return
     try:
         active = default_client()
     except ValueError:
@@ -59,10 +80,14 @@ def fit_client() -> Iterator[Client]:
         # Errors raised by the fit pass through: this client is the caller's, left open.
         yield active
         return
-    with (
-        LocalCluster(threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
-        Client(cluster) as client,
-    ):
+    address = dask.config.get("scheduler-address", None)
+    if address:
+        with Client(address) as client:
+            logger.info("daskgd: no active dask Client; connected to %s (from dask's "
+                        "scheduler-address setting) for this fit.", address)
+            yield client
+        return
+    with _local_cluster() as cluster, Client(cluster) as client:
         logger.warning(
             "daskgd: no active dask Client; started a LocalCluster for this fit "
             "(%d workers, dashboard %s). It is closed when the fit ends; create a "
@@ -71,6 +96,22 @@ def fit_client() -> Iterator[Client]:
             client.dashboard_link,
         )
         yield client
+
+
+def _local_cluster() -> LocalCluster:
+    """One single-threaded worker per core: processes, or threads where processes cannot
+    be started (a daemonic process, or one started by loky, whose start method its
+    children cannot use)."""
+    process = multiprocessing.current_process()
+    method = multiprocessing.get_start_method(allow_none=True)
+    if process.daemon or (method is not None
+                          and method not in multiprocessing.get_all_start_methods()):
+        why = "it is daemonic" if process.daemon else f"its start method is {method!r}"
+        logger.warning("daskgd: this process cannot start worker processes (%s); the "
+                       "LocalCluster for this fit runs its workers as threads.", why)
+        return LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
+                            processes=False, dashboard_address=":0")
+    return LocalCluster(threads_per_worker=1, processes=True, dashboard_address=":0")
 
 
 class Engine:
