@@ -39,16 +39,19 @@ def _wait_for_file(path: Path, process: subprocess.Popen[bytes], timeout: float)
 
 
 def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    """Terminate the processes started here (workers first), by their own handles."""
-    for process in reversed(processes):
-        if process.poll() is None:
-            process.terminate()
-    for process in reversed(processes):
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    """Terminate the processes started here by their own handles: the workers first, so
+    they close while their scheduler is still there to tell, then the scheduler."""
+    workers, scheduler = processes[1:], processes[:1]
+    for group in (workers, scheduler):
+        for process in group:
+            if process.poll() is None:
+                process.terminate()
+        for process in group:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
 
 
 @contextlib.contextmanager

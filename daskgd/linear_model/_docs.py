@@ -43,10 +43,12 @@ SOLVER_DOC = """
 CLUSTER_NOTE = """
     Notes
     -----
-    ``fit`` runs on the active ``distributed.Client`` (the most recently created one). With no
-    active client, a ``LocalCluster`` of worker processes is started for the fit, logged to the
-    ``"daskgd"`` logger, and closed when the fit ends; create a ``Client`` first to reuse one
-    cluster across fits. A client daskgd did not create is never closed.
+    ``fit`` runs on the active ``distributed.Client`` (the most recently created one); inside
+    a task on a dask worker, on ``distributed.worker_client()``. With no active client, it
+    connects to dask's ``scheduler-address`` setting (``DASK_SCHEDULER_ADDRESS``) if set, or
+    else starts a ``LocalCluster`` for the fit, logged to the ``"daskgd"`` logger; either is
+    closed when the fit ends. Create a ``Client`` first to reuse one cluster across fits. A
+    client daskgd did not create is never closed.
 """
 
 FITTED_DOC = """
