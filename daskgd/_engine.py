@@ -18,7 +18,6 @@ import itertools
 import logging
 import math
 import multiprocessing
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -28,7 +27,17 @@ from typing import Any
 import dask
 import dask.array as da
 import numpy as np
-from distributed import Client, Future, LocalCluster, futures_of, wait
+from dask.system import CPU_COUNT
+from distributed import (
+    Client,
+    Future,
+    LocalCluster,
+    default_client,
+    futures_of,
+    get_worker,
+    wait,
+    worker_client,
+)
 from distributed.scheduler import KilledWorker
 
 from daskgd import _kernels
@@ -61,41 +70,44 @@ def fit_client() -> Iterator[Client]:
        one single-threaded worker process per core, or worker threads when this process
        cannot start processes.
     """
-    from distributed import default_client, get_worker, worker_client
-
-    try:
-        get_worker()
-    except ValueError:
-        pass
-    else:
+    if _in_worker_task():
         # Checked before the active client: a worker's own default client does not secede.
         with worker_client() as client:
             yield client
-        return
-    try:
-        active = default_client()
-    except ValueError:
-        active = None
-    if active is not None:
+    elif (active := _active_client()) is not None:
         # Errors raised by the fit pass through: this client is the caller's, left open.
         yield active
-        return
-    address = dask.config.get("scheduler-address", None)
-    if address:
+    elif address := dask.config.get("scheduler-address", None):
         with Client(address) as client:
             logger.info("daskgd: no active dask Client; connected to %s (from dask's "
                         "scheduler-address setting) for this fit.", address)
             yield client
-        return
-    with _local_cluster() as cluster, Client(cluster) as client:
-        logger.warning(
-            "daskgd: no active dask Client; started a LocalCluster for this fit "
-            "(%d workers, dashboard %s). It is closed when the fit ends; create a "
-            "distributed.Client first to reuse a cluster.",
-            len(cluster.workers),
-            client.dashboard_link,
-        )
-        yield client
+    else:
+        with _local_cluster() as cluster, Client(cluster) as client:
+            logger.warning(
+                "daskgd: no active dask Client; started a LocalCluster for this fit "
+                "(%d workers, dashboard %s). It is closed when the fit ends; create a "
+                "distributed.Client first to reuse a cluster.",
+                len(cluster.workers),
+                client.dashboard_link,
+            )
+            yield client
+
+
+def _in_worker_task() -> bool:
+    """Whether this code runs inside a task on a dask worker."""
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
+
+
+def _active_client() -> Client | None:
+    try:
+        return default_client()
+    except ValueError:
+        return None
 
 
 def _local_cluster() -> LocalCluster:
@@ -109,7 +121,7 @@ def _local_cluster() -> LocalCluster:
         why = "it is daemonic" if process.daemon else f"its start method is {method!r}"
         logger.warning("daskgd: this process cannot start worker processes (%s); the "
                        "LocalCluster for this fit runs its workers as threads.", why)
-        return LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
+        return LocalCluster(n_workers=CPU_COUNT, threads_per_worker=1,
                             processes=False, dashboard_address=":0")
     return LocalCluster(threads_per_worker=1, processes=True, dashboard_address=":0")
 

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -224,7 +224,7 @@ def _assert_same_search(a: GridSearchCV, b: GridSearchCV) -> None:
     assert_array_equal(a.best_estimator_.coef_, b.best_estimator_.coef_)
 
 
-SHARED_CASES = {
+SHARED_CASES: dict[str, tuple[Callable[[], Any], dict[str, list[float]], str]] = {
     # deterministic solvers: lstsq, newton, seeded sgd
     "ridge": (daskgd.Ridge, {"alpha": [0.1, 10.0, 100.0, 1000.0]}, "diabetes"),
     "logistic": (_logistic, {"C": [0.01, 0.1, 1.0, 10.0]}, "cancer"),
@@ -305,8 +305,10 @@ def test_loky_workers_reach_the_cluster_through_the_scheduler_address(
 
 
 def test_loky_workers_without_an_address_start_a_thread_cluster(
-    fresh_loky_workers: None, client: Client, cancer: Any
+    fresh_loky_workers: None, monkeypatch: pytest.MonkeyPatch, client: Client, cancer: Any
 ) -> None:
+    """Loky processes cannot start worker processes; each fit there starts worker threads."""
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
     X, y = cancer
     scores = cross_val_score(_logistic(), X, y, cv=3, n_jobs=1)
     with get_task_stream(client) as stream:
