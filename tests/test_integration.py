@@ -317,6 +317,59 @@ def test_loky_workers_without_an_address_start_a_thread_cluster(
     assert not _fit_tokens(stream.data), "the fits must not reach this cluster"
 
 
+_ADDRESS_SCRIPT = textwrap.dedent("""
+    import json, logging, sys
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="LOG %(name)s %(message)s")
+    import dask.array as da
+    import numpy as np
+    from distributed import default_client
+    from daskgd import LinearRegression
+
+    def has_client():
+        try:
+            default_client()
+        except ValueError:
+            return False
+        return True
+
+    X = np.random.default_rng(0).standard_normal((300, 3))
+    coef = LinearRegression().fit(X, X @ [1.0, 2.0, 3.0] + 1.0).coef_.tolist()
+    after_fit = has_client()
+    try:
+        # dask data: the NaN is found by tasks on the cluster, inside the connected client
+        LinearRegression().fit(da.from_array(X, chunks=(100, 3)),
+                               da.from_array(np.full(300, np.nan), chunks=100))
+        error = None
+    except ValueError as e:
+        error = str(e)
+    print(json.dumps({"coef": coef, "after_fit": after_fit, "after_error": has_client(),
+                      "error": error}))
+""")
+
+
+def test_no_client_but_a_scheduler_address_connects_for_the_fit_only(
+    client: Client, cluster: LocalCluster
+) -> None:
+    n_clients = _n_clients(client)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_")}
+    env.update(PYTHONPATH=str(REPO), DASK_SCHEDULER_ADDRESS=cluster.scheduler_address)
+    with get_task_stream(client) as stream:
+        result = subprocess.run([sys.executable, "-c", _ADDRESS_SCRIPT], capture_output=True,
+                                text=True, timeout=300, check=False, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert_allclose(out["coef"], [1.0, 2.0, 3.0], rtol=1e-8)
+    assert out["error"] and "NaN" in out["error"]
+    # Each fit connected its own client and closed it, also when the fit raised.
+    assert out["after_fit"] is False and out["after_error"] is False
+    assert result.stderr.count(f"connected to {cluster.scheduler_address}") == 2
+    assert "LocalCluster" not in result.stderr
+    assert len(_fit_tokens(stream.data, "gram")) == 1
+    assert len(_fit_tokens(stream.data, "validate")) == 1
+    assert _n_clients(client, expected=n_clients) == n_clients
+    assert client.status == "running"
+
+
 _DAEMON_SCRIPT = textwrap.dedent("""
     import json, logging, multiprocessing, sys
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
