@@ -6,9 +6,12 @@
 - Several fits sharing one cluster at once: threads sharing the session client, fits run as
   tasks on the cluster (``joblib.parallel_backend("dask")``), and loky worker processes that
   reach the cluster through ``DASK_SCHEDULER_ADDRESS``, or start a thread-based cluster of
-  their own without it; all give the results of ``n_jobs=1``.
+  their own without it; all give the results of ``n_jobs=1``. A process with no client but
+  that address connects for each fit and closes what it connected; a daemonic process,
+  which cannot start worker processes, fits on worker threads.
 - A cluster started from the ``dask`` command line, used through a ``Client`` daskgd did not
   create and must never close.
+- Lazy predictions on a dask DataFrame for the models ``test_cluster.py`` does not cover.
 
 Everything runs on real clusters: the session ``LocalCluster`` of ``conftest.py`` and
 scheduler and worker processes started here.
