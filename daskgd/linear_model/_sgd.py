@@ -28,6 +28,7 @@ from daskgd.solvers.sgd import SCHEDULES, SGDResult, SGDState
 REGRESSION_LOSSES = ("squared_error", "huber", "epsilon_insensitive",
                      "squared_epsilon_insensitive")
 CLASSIFICATION_LOSSES = ("hinge", "log_loss", "modified_huber", "squared_hinge", "perceptron")
+ROW_PLACEMENTS = ("contiguous", "shuffled")
 _EPSILON_LOSSES = ("huber", "epsilon_insensitive", "squared_epsilon_insensitive")
 
 _PARAMS_DOC = """    penalty : {{"l2", "l1", "elasticnet", None}}, default="l2"
@@ -86,6 +87,21 @@ default="{learning_rate}"
         Steps each chunk takes on its own rows between model averages. 1: every step is a
         synchronous mini-batch step (one round of tasks per step). ``k > 1``: local SGD,
         ``k`` times fewer rounds; the result then depends on the chunking.
+    row_placement : {{"contiguous", "shuffled"}}, default="contiguous"
+        How rows are assigned to the chunks the workers hold. ``"contiguous"``: the input's
+        own row blocks (NumPy input split in order), nothing moved. ``"shuffled"``: every
+        row goes to a chunk by a permutation seeded by ``random_state``, the same for any
+        input container and chunking, before training. Use ``"shuffled"`` when the rows
+        are sorted (by label or target) or grouped by source and ``local_steps > 1`` or
+        ``shuffle=False``: then a chunk of one class or source steps the model on its own
+        and the fit suffers. Keep ``"contiguous"`` when the order matters
+        (``shuffle=False`` on time-ordered data), when the rows are already mixed, and
+        when the data are too large to move; with ``local_steps=1`` and ``shuffle=True``
+        the placement changes only which pseudorandom batches are drawn. The cost, once
+        per fit: a copy of X on the driver (NumPy input), or one all-to-all exchange of
+        the rows between workers, about one pass over X plus the network transfer, with
+        the permutation (8 bytes a row, more while the graph is built) on the driver
+        (dask input).
     verbose : int, default=0
         Log each epoch to the ``"daskgd"`` logger.
 """
@@ -133,7 +149,7 @@ class _BaseSGD(LinearModelBase):
         random_state: Any, learning_rate: str, eta0: float, power_t: float,
         early_stopping: bool, validation_fraction: float, n_iter_no_change: int,
         warm_start: bool, average: bool | int, batch_size: int, local_steps: int,
-        verbose: int,
+        row_placement: str, verbose: int,
     ) -> None:
         self.loss = loss
         self.penalty = penalty
@@ -154,6 +170,7 @@ class _BaseSGD(LinearModelBase):
         self.average = average
         self.batch_size = batch_size
         self.local_steps = local_steps
+        self.row_placement = row_placement
         self.verbose = verbose
 
     # ---------------------------------------------------------------- parameters
@@ -193,6 +210,11 @@ class _BaseSGD(LinearModelBase):
             _check_number(average, "average", low=0, integer=True)
         _check_number(self.batch_size, "batch_size", low=1, integer=True)
         _check_number(self.local_steps, "local_steps", low=1, integer=True)
+        if not isinstance(self.row_placement, str) or self.row_placement not in ROW_PLACEMENTS:
+            raise ValueError(
+                f"row_placement must be one of {list(ROW_PLACEMENTS)}; "
+                f"got {self.row_placement!r}."
+            )
         _check_number(self.verbose, "verbose", low=0, integer=True)
         partial = self._partial_call
         if partial and self.early_stopping:
@@ -223,6 +245,9 @@ class _BaseSGD(LinearModelBase):
         if self.loss in _EPSILON_LOSSES:
             return get_loss(self.loss, epsilon=float(self.epsilon))
         return get_loss(self.loss)
+
+    def _shuffle_seed(self, options: SolverOptions) -> int | None:
+        return options.seed if self.row_placement == "shuffled" else None
 
     def _penalty(self, weight_sum: float) -> ElasticNet:
         # scikit-learn's SGD objective is already on the mean-loss scale.
@@ -321,7 +346,8 @@ class SGDRegressor(DaskRegressorMixin, _BaseSGD):
         random_state: Any = None, learning_rate: str = "invscaling", eta0: float = 0.01,
         power_t: float = 0.25, early_stopping: bool = False, validation_fraction: float = 0.1,
         n_iter_no_change: int = 5, warm_start: bool = False, average: bool | int = False,
-        batch_size: int = 256, local_steps: int = 1, verbose: int = 0,
+        batch_size: int = 256, local_steps: int = 1, row_placement: str = "contiguous",
+        verbose: int = 0,
     ) -> None:
         super().__init__(
             loss, penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
@@ -329,7 +355,8 @@ class SGDRegressor(DaskRegressorMixin, _BaseSGD):
             learning_rate=learning_rate, eta0=eta0, power_t=power_t,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change, warm_start=warm_start, average=average,
-            batch_size=batch_size, local_steps=local_steps, verbose=verbose,
+            batch_size=batch_size, local_steps=local_steps, row_placement=row_placement,
+            verbose=verbose,
         )
         self.epsilon = epsilon
 
@@ -452,7 +479,8 @@ default="hinge"
         early_stopping: bool = False, validation_fraction: float = 0.1,
         n_iter_no_change: int = 5, class_weight: dict | str | None = None,
         warm_start: bool = False, average: bool | int = False,
-        batch_size: int = 256, local_steps: int = 1, verbose: int = 0,
+        batch_size: int = 256, local_steps: int = 1, row_placement: str = "contiguous",
+        verbose: int = 0,
     ) -> None:
         super().__init__(
             loss, penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
@@ -460,7 +488,8 @@ default="hinge"
             learning_rate=learning_rate, eta0=eta0, power_t=power_t,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change, warm_start=warm_start, average=average,
-            batch_size=batch_size, local_steps=local_steps, verbose=verbose,
+            batch_size=batch_size, local_steps=local_steps, row_placement=row_placement,
+            verbose=verbose,
         )
         self.class_weight = class_weight
 
