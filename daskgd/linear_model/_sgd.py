@@ -51,7 +51,7 @@ _PARAMS_DOC = """    penalty : {{"l2", "l1", "elasticnet", None}}, default="l2"
         and the step counter, the same however the data are chunked or placed). False: in
         their order, chunk after chunk.
 {epsilon}    random_state : int, RandomState instance or None, default=None
-        Seeds the row order and the validation split.
+        Seeds the row order, the validation split and ``row_placement="shuffled"``.
     learning_rate : {{"constant", "optimal", "invscaling", "adaptive", "auto"}}, \
 default="{learning_rate}"
         The step schedule; ``t`` counts mini-batch steps, and the per-sample rates below are
@@ -88,20 +88,24 @@ default="{learning_rate}"
         synchronous mini-batch step (one round of tasks per step). ``k > 1``: local SGD,
         ``k`` times fewer rounds; the result then depends on the chunking.
     row_placement : {{"contiguous", "shuffled"}}, default="contiguous"
-        How rows are assigned to the chunks the workers hold. ``"contiguous"``: the input's
-        own row blocks (NumPy input split in order), nothing moved. ``"shuffled"``: every
+        Which rows each chunk (and so each worker) holds. ``"contiguous"``: the input's own
+        row blocks (NumPy input is cut in order); nothing is moved. ``"shuffled"``: each
         row goes to a chunk by a permutation seeded by ``random_state``, the same for any
-        input container and chunking, before training. Use ``"shuffled"`` when the rows
-        are sorted (by label or target) or grouped by source and ``local_steps > 1`` or
-        ``shuffle=False``: then a chunk of one class or source steps the model on its own
-        and the fit suffers. Keep ``"contiguous"`` when the order matters
-        (``shuffle=False`` on time-ordered data), when the rows are already mixed, and
-        when the data are too large to move; with ``local_steps=1`` and ``shuffle=True``
-        the placement changes only which pseudorandom batches are drawn. The cost, once
-        per fit: a copy of X on the driver (NumPy input), or one all-to-all exchange of
-        the rows between workers, about one pass over X plus the network transfer, with
-        the permutation (8 bytes a row, more while the graph is built) on the driver
-        (dask input).
+        container and chunking of the same rows, once before training; with
+        ``shuffle=False`` the rows are then visited in that fixed random order. Use
+        ``"shuffled"`` for rows sorted (by label or target) or grouped by source: with
+        ``shuffle=False`` each round would otherwise take its rows from one or two chunks
+        of one class or source, and with ``local_steps > 1`` each chunk would take its
+        local steps on one class (the default ``shuffle=True`` draws every round from
+        every chunk, which hides most of this, but the epoch objective that ``tol``
+        watches is then measured on the chunks' local models and can read too low). Keep
+        ``"contiguous"`` when the row order is meant (time-ordered data with
+        ``shuffle=False``), when the rows are already mixed, and when the data are too
+        large to move. The cost, once per fit: a permuted copy of X on the driver (NumPy
+        input), or one all-to-all exchange of the rows between the workers, about one
+        pass over X plus the network transfer, with the permutation on the driver (8
+        bytes a row, about 40 while the exchange is planned) (dask input). See "Row
+        placement for SGD" in docs/architecture.md.
     verbose : int, default=0
         Log each epoch to the ``"daskgd"`` logger.
 """
@@ -132,7 +136,7 @@ _NOTES = """
     rows of ``early_stopping`` are a uniform, not stratified, draw (they count in the column
     means and the starting intercept, never in a step). With ``local_steps=1``
     the fit does not depend on how the rows are chunked or where chunks live (up to
-    rounding in the sums).
+    rounding in the sums), with either ``row_placement``.
 """
 
 
