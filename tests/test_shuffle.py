@@ -159,3 +159,39 @@ def test_dask_errors_name_the_rows_as_given() -> None:
     model = SGDRegressor(row_placement="shuffled", random_state=0)
     with pytest.raises(ValueError, match="first at row 250, column 1"):
         model.fit(*_in_chunks(X, np.zeros(300), 100))
+
+
+def test_shuffled_placement_with_empty_partitions_class_weights_and_early_stopping(
+    sorted_labels: tuple[np.ndarray, ...],
+) -> None:
+    """A filtered dask DataFrame (one partition left empty) with balanced class weights and
+    early stopping is placed as its rows are as one NumPy array."""
+    rows = np.r_[0:300, 1100:1200]  # 300 of class 0, 100 of class 1
+    X, y = sorted_labels[0][rows, :4], sorted_labels[1][rows]
+    keep = np.r_[0:200, 300:400]
+    frame = pd.DataFrame(X, columns=list("abcd")).assign(label=y, keep=np.isin(range(400), keep))
+    parts = dd.from_pandas(frame, npartitions=4)
+    parts = parts[parts["keep"]]  # partition 3 of 4 is left empty
+    model = SGDClassifier(class_weight="balanced", early_stopping=True, batch_size=32,
+                          max_iter=4, tol=None, random_state=5, row_placement="shuffled")
+    expected = clone(model).fit(frame.loc[keep, list("abcd")], y[keep])
+    fit = clone(model).fit(parts[list("abcd")], parts["label"])
+    assert_allclose(fit.coef_, expected.coef_, rtol=1e-10, atol=1e-12)
+    assert_allclose([h["validation_score"] for h in fit.history_],
+                    [h["validation_score"] for h in expected.history_])
+
+
+def test_partial_fit_places_each_batch_by_the_same_permutation(
+    sorted_labels: tuple[np.ndarray, ...],
+) -> None:
+    Xs, ys = sorted_labels[0], sorted_labels[1]
+    batches = [np.r_[0:150, 600:750], np.r_[150:300, 750:900]]
+    model = SGDClassifier(shuffle=False, local_steps=4, batch_size=32, random_state=2,
+                          row_placement="shuffled")
+    in_memory, in_chunks = clone(model), clone(model)
+    for rows in batches:
+        in_memory.partial_fit(Xs[rows], ys[rows], classes=[0, 1])
+        in_chunks.partial_fit(*_in_chunks(Xs[rows], ys[rows], 150), classes=[0, 1])
+    # local_steps=4 depends on the chunking: NumPy input gives one chunk per worker (2), as
+    # do these dask batches; the permuted rows are the same.
+    assert_allclose(in_chunks.coef_, in_memory.coef_, rtol=1e-10, atol=1e-12)
