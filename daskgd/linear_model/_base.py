@@ -87,7 +87,7 @@ class LinearModelBase(BaseEstimator):
 
     def _shuffle_seed(self, options: SolverOptions) -> int | None:
         """Seed of the row permutation applied at placement, or None to keep the row order
-        (every estimator but the SGD ones: their solvers do not depend on it)."""
+        (the default: only the SGD estimators offer ``row_placement``)."""
         return None
 
     # ---------------------------------------------------------------- parameters
