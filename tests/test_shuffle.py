@@ -1,5 +1,7 @@
 """Row placement for SGD (``row_placement``): C-16 on sorted labels, the permutation it
-applies, independence of the input container and chunking, seeding and bad values.
+applies, independence of the input container and chunking, seeding, validation before the
+rows move, and its use with class weights, early stopping and partial_fit. Bad values are
+in ``test_sgd.py``'s ``BAD_PARAMS``, worker loss in ``test_cluster.py``.
 
 All fits run on the session's real LocalCluster.
 """
@@ -120,9 +122,9 @@ def test_shuffled_placement_is_the_same_for_every_container_and_chunking(
         target = y if isinstance(model, SGDClassifier) else X @ [1.0, -2.0, 0.5, 0.0] + y
         expected = clone(model).fit(X, target, sample_weight=w)
         for n_chunks in chunkings:
-            rows = -(-y.size // n_chunks)
-            Xd, yd = _in_chunks(X, target, rows)
-            fit = clone(model).fit(Xd, yd, sample_weight=da.from_array(w, chunks=rows))
+            size = -(-y.size // n_chunks)
+            Xd, yd = _in_chunks(X, target, size)
+            fit = clone(model).fit(Xd, yd, sample_weight=da.from_array(w, chunks=size))
             assert_allclose(fit.coef_, expected.coef_, rtol=1e-10, atol=1e-12)
             assert_allclose(fit.intercept_, expected.intercept_, rtol=1e-10, atol=1e-12)
         frame = dd.from_pandas(pd.DataFrame(X), npartitions=3)
