@@ -14,6 +14,7 @@ are pure functions of (chunks, coefficients), so the retried call gives the same
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import logging
 import math
@@ -162,6 +163,7 @@ class Engine:
         summary: DataSummary | None = None,
         check: Callable[[DataSummary], None] = lambda summary: None,
         class_factors: Callable[[DataSummary], np.ndarray | None] = lambda summary: None,
+        shuffle_seed: int | None = None,
     ) -> tuple[Engine, DataSummary]:
         """Validate the data in one pass, place its chunks and summarise it.
 
@@ -171,11 +173,20 @@ class Engine:
         ``class_factors(summary)`` gives per-class weight factors (``class_weight``), the
         sample weights are multiplied by them as the labels are encoded, and the summary
         is made again from the reweighted chunks (one more pass for dask data).
+
+        With ``shuffle_seed``, every row goes to a chunk by the seeded permutation
+        :func:`row_permutation` (the same for NumPy and dask input, whatever the chunking):
+        on the driver for NumPy data, by one all-to-all exchange of the rows for dask data
+        (after validation, so errors name the rows as given), into as many chunks as the
+        input has non-empty ones. Row ``i`` of the placed data is input row ``perm[i]``.
         """
         token = uuid.uuid4().hex[:12]
         if data.is_dask:
-            return cls._place_dask(client, data, classify, token, check, class_factors)
+            return cls._place_dask(client, data, classify, token, check, class_factors,
+                                   shuffle_seed)
         assert summary is not None, "NumPy data is summarised on the driver first"
+        if shuffle_seed is not None:
+            data = _permuted_input(data, shuffle_seed)
         return cls._place_numpy(client, data, classify, token, summary, class_factors)
 
     @classmethod
@@ -213,11 +224,14 @@ class Engine:
         cls, client: Client, data: FitInput, classify: bool, token: str,
         check: Callable[[DataSummary], None],
         class_factors: Callable[[DataSummary], np.ndarray | None],
+        shuffle_seed: int | None = None,
     ) -> tuple[Engine, DataSummary]:
         X, y, w = _align_rows(client, data.X, data.y, data.sample_weight)
         n_blocks = X.numblocks[0]
         x_blocks, y_blocks = _block_futures(X), _block_futures(y)
-        w_blocks = _block_futures(w) if w is not None else [None] * n_blocks
+        w_blocks: list[Future | None] = [None] * n_blocks
+        if w is not None:
+            w_blocks[:] = _block_futures(w)
         # Filled in once the validation pass has found them: (classes, class factors).
         encoding: list[tuple[np.ndarray, np.ndarray | None]] = []
 
@@ -248,21 +262,31 @@ class Engine:
         # Empty blocks (e.g. filtered DataFrame partitions) take no part in the fit.
         blocks[:] = [b for b in blocks if stats[b].n_rows > 0]
         summary.chunk_sizes = tuple(stats[b].n_rows for b in blocks)
+        factors = None
         if classify:
             assert summary.classes is not None
             factors = class_factors(summary)
             encoding.append((summary.classes, factors))
+        if shuffle_seed is not None:
+            # Validated as given (errors name the user's rows); the shuffled blocks replace
+            # the original ones, which the graph still re-creates a lost block from.
+            X, y, w = _shuffled_rows(client, X, y, w, len(blocks), shuffle_seed)
+            x_blocks[:], y_blocks[:] = _block_futures(X), _block_futures(y)
+            w_blocks[:] = [None] * len(blocks) if w is None else _block_futures(w)
+            blocks[:] = range(len(blocks))
+            summary.chunk_sizes = tuple(int(c) for c in X.chunks[0])
+            engine._keepalive = [X, y, w]
+        if classify or shuffle_seed is not None:
             old = engine.chunks
             engine.chunks = [build(b) for b in blocks]
             client.cancel(old)
-            engine._regroup()
-            if factors is not None:
-                stats = engine.map(_kernels.chunk_stats_kernel, (True,), name="validate",
-                                   passes=1)
-                summary = _resummarise(stats, summary.classes)
         else:
             engine.chunks = [engine.chunks[b] for b in blocks]
-            engine._regroup()
+        engine._regroup()
+        if factors is not None:
+            assert summary.classes is not None
+            stats = engine.map(_kernels.chunk_stats_kernel, (True,), name="validate", passes=1)
+            summary = _resummarise(stats, summary.classes)
         return engine, summary
 
     def close(self) -> None:
@@ -353,6 +377,44 @@ class Engine:
     ) -> Any:
         """``map``, then the sum of the per-chunk results in chunk order."""
         return _add(self.map(kernel, args, name=name, passes=passes, pass_chunk_id=pass_chunk_id))
+
+
+def row_permutation(n: int, seed: int) -> np.ndarray:
+    """The seeded permutation of ``range(n)`` that row placement ``"shuffled"`` applies.
+
+    A function of ``(n, seed)`` only, so NumPy and dask input, however chunked, are placed
+    in the same row order.
+    """
+    return np.random.default_rng(seed).permutation(n)
+
+
+def _permuted_input(data: FitInput, seed: int) -> FitInput:
+    """In-memory fit data with its rows in :func:`row_permutation` order (copies)."""
+    perm = row_permutation(data.X.shape[0], seed)
+    w = data.sample_weight
+    return dataclasses.replace(
+        data, X=data.X[perm], y=data.y[perm], sample_weight=None if w is None else w[perm]
+    )
+
+
+def _shuffled_rows(
+    client: Client, X: da.Array, y: da.Array, w: da.Array | None, n_chunks: int, seed: int
+) -> tuple[da.Array, da.Array, da.Array | None]:
+    """X, y and w (persisted, same row chunks) moved into ``n_chunks`` near-equal row chunks
+    in :func:`row_permutation` order, persisted: one all-to-all exchange of the rows."""
+    n = X.shape[0]
+    perm = row_permutation(n, seed)
+    bounds = np.linspace(0, n, n_chunks + 1).astype(int)
+    groups = [perm[a:b].tolist() for a, b in itertools.pairwise(bounds)]
+    sizes = tuple(int(b - a) for a, b in itertools.pairwise(bounds))
+    # dask may merge groups into one chunk (or split columns); re-splitting moves no rows.
+    X = da.shuffle(X, groups, axis=0).rechunk({0: sizes, 1: -1})
+    y = da.shuffle(y, groups, axis=0).rechunk({0: sizes})
+    if w is None:
+        X, y = client.persist([X, y])
+        return X, y, None
+    X, y, w = client.persist([X, y, da.shuffle(w, groups, axis=0).rechunk({0: sizes})])
+    return X, y, w
 
 
 def _resummarise(stats: Sequence[_kernels.ChunkStats], classes: np.ndarray) -> DataSummary:

@@ -34,7 +34,7 @@ from distributed import Client, Future, LocalCluster, default_client, get_task_s
 from distributed.diagnostics.plugin import SchedulerPlugin
 from distributed.utils import key_split
 
-from daskgd import LinearRegression, LogisticRegression, Ridge
+from daskgd import LinearRegression, LogisticRegression, Ridge, SGDClassifier
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -336,6 +336,10 @@ KILL_CASES: dict[str, tuple[Callable[[], Any], str, str]] = {
               "daskgd-grad"),
     "sgd": (lambda: LogisticRegression(solver="sgd", max_iter=5, batch_size=2000, tol=0.0,
                                        random_state=0), "labels", "daskgd-sgd"),
+    # Shuffled placement: lost chunks of the moved rows are re-sent or recomputed too.
+    "sgd-shuffled": (lambda: SGDClassifier(row_placement="shuffled", local_steps=2, max_iter=5,
+                                           batch_size=2000, tol=None, random_state=0),
+                     "labels", "daskgd-sgd"),
 }
 
 

@@ -572,6 +572,9 @@ BAD_PARAMS = [
     (SGDRegressor, {"average": -1}, "average"),
     (SGDRegressor, {"batch_size": 0}, "batch_size"),
     (SGDClassifier, {"local_steps": 1.5}, "local_steps"),
+    (SGDClassifier, {"row_placement": "random"},
+     r"row_placement must be one of \['contiguous', 'shuffled'\]; got 'random'"),
+    (SGDRegressor, {"row_placement": None}, "row_placement must be one of"),
 ]
 
 

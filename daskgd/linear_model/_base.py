@@ -85,6 +85,11 @@ class LinearModelBase(BaseEstimator):
         """Per-class sample-weight factors (``class_weight``), or None."""
         return None
 
+    def _shuffle_seed(self, options: SolverOptions) -> int | None:
+        """Seed of the row permutation applied at placement, or None to keep the row order
+        (the default: only the SGD estimators offer ``row_placement``)."""
+        return None
+
     # ---------------------------------------------------------------- parameters
 
     def _check_params(self) -> SolverOptions:
@@ -147,7 +152,7 @@ class LinearModelBase(BaseEstimator):
         with fit_client() as client:
             engine, summary = Engine.place(
                 client, data, self._classify, summary=summary, check=self._check_summary,
-                class_factors=self._class_factors,
+                class_factors=self._class_factors, shuffle_seed=self._shuffle_seed(options),
             )
             try:
                 n_classes = 0 if summary.classes is None else summary.classes.size

@@ -28,6 +28,7 @@ from daskgd.solvers.sgd import SCHEDULES, SGDResult, SGDState
 REGRESSION_LOSSES = ("squared_error", "huber", "epsilon_insensitive",
                      "squared_epsilon_insensitive")
 CLASSIFICATION_LOSSES = ("hinge", "log_loss", "modified_huber", "squared_hinge", "perceptron")
+ROW_PLACEMENTS = ("contiguous", "shuffled")
 _EPSILON_LOSSES = ("huber", "epsilon_insensitive", "squared_epsilon_insensitive")
 
 _PARAMS_DOC = """    penalty : {{"l2", "l1", "elasticnet", None}}, default="l2"
@@ -50,7 +51,7 @@ _PARAMS_DOC = """    penalty : {{"l2", "l1", "elasticnet", None}}, default="l2"
         and the step counter, the same however the data are chunked or placed). False: in
         their order, chunk after chunk.
 {epsilon}    random_state : int, RandomState instance or None, default=None
-        Seeds the row order and the validation split.
+        Seeds the row order, the validation split and ``row_placement="shuffled"``.
     learning_rate : {{"constant", "optimal", "invscaling", "adaptive", "auto"}}, \
 default="{learning_rate}"
         The step schedule; ``t`` counts mini-batch steps, and the per-sample rates below are
@@ -86,6 +87,25 @@ default="{learning_rate}"
         Steps each chunk takes on its own rows between model averages. 1: every step is a
         synchronous mini-batch step (one round of tasks per step). ``k > 1``: local SGD,
         ``k`` times fewer rounds; the result then depends on the chunking.
+    row_placement : {{"contiguous", "shuffled"}}, default="contiguous"
+        Which rows each chunk (and so each worker) holds. ``"contiguous"``: the input's own
+        row blocks (NumPy input is cut in order); nothing is moved. ``"shuffled"``: each
+        row goes to a chunk by a permutation seeded by ``random_state``, the same for any
+        container and chunking of the same rows, once before training; with
+        ``shuffle=False`` the rows are then visited in that fixed random order. Use
+        ``"shuffled"`` for rows sorted (by label or target) or grouped by source: with
+        ``shuffle=False`` each round would otherwise take its rows from one or two chunks
+        of one class or source, and with ``local_steps > 1`` each chunk would take its
+        local steps on one class (the default ``shuffle=True`` draws every round from
+        every chunk, which hides most of this, but the epoch objective that ``tol``
+        watches is then measured on the chunks' local models and can read too low). Keep
+        ``"contiguous"`` when the row order is meant (time-ordered data with
+        ``shuffle=False``), when the rows are already mixed, and when the data are too
+        large to move. The cost, once per fit: a permuted copy of X on the driver (NumPy
+        input), or one all-to-all exchange of the rows between the workers, about one
+        pass over X plus the network transfer, with the permutation on the driver (8
+        bytes a row, about 40 while the exchange is planned) (dask input). See "Row
+        placement for SGD" in docs/architecture.md.
     verbose : int, default=0
         Log each epoch to the ``"daskgd"`` logger.
 """
@@ -116,7 +136,7 @@ _NOTES = """
     rows of ``early_stopping`` are a uniform, not stratified, draw (they count in the column
     means and the starting intercept, never in a step). With ``local_steps=1``
     the fit does not depend on how the rows are chunked or where chunks live (up to
-    rounding in the sums).
+    rounding in the sums), with either ``row_placement``.
 """
 
 
@@ -133,7 +153,7 @@ class _BaseSGD(LinearModelBase):
         random_state: Any, learning_rate: str, eta0: float, power_t: float,
         early_stopping: bool, validation_fraction: float, n_iter_no_change: int,
         warm_start: bool, average: bool | int, batch_size: int, local_steps: int,
-        verbose: int,
+        row_placement: str, verbose: int,
     ) -> None:
         self.loss = loss
         self.penalty = penalty
@@ -154,6 +174,7 @@ class _BaseSGD(LinearModelBase):
         self.average = average
         self.batch_size = batch_size
         self.local_steps = local_steps
+        self.row_placement = row_placement
         self.verbose = verbose
 
     # ---------------------------------------------------------------- parameters
@@ -193,6 +214,11 @@ class _BaseSGD(LinearModelBase):
             _check_number(average, "average", low=0, integer=True)
         _check_number(self.batch_size, "batch_size", low=1, integer=True)
         _check_number(self.local_steps, "local_steps", low=1, integer=True)
+        if not isinstance(self.row_placement, str) or self.row_placement not in ROW_PLACEMENTS:
+            raise ValueError(
+                f"row_placement must be one of {list(ROW_PLACEMENTS)}; "
+                f"got {self.row_placement!r}."
+            )
         _check_number(self.verbose, "verbose", low=0, integer=True)
         partial = self._partial_call
         if partial and self.early_stopping:
@@ -223,6 +249,9 @@ class _BaseSGD(LinearModelBase):
         if self.loss in _EPSILON_LOSSES:
             return get_loss(self.loss, epsilon=float(self.epsilon))
         return get_loss(self.loss)
+
+    def _shuffle_seed(self, options: SolverOptions) -> int | None:
+        return options.seed if self.row_placement == "shuffled" else None
 
     def _penalty(self, weight_sum: float) -> ElasticNet:
         # scikit-learn's SGD objective is already on the mean-loss scale.
@@ -321,7 +350,8 @@ class SGDRegressor(DaskRegressorMixin, _BaseSGD):
         random_state: Any = None, learning_rate: str = "invscaling", eta0: float = 0.01,
         power_t: float = 0.25, early_stopping: bool = False, validation_fraction: float = 0.1,
         n_iter_no_change: int = 5, warm_start: bool = False, average: bool | int = False,
-        batch_size: int = 256, local_steps: int = 1, verbose: int = 0,
+        batch_size: int = 256, local_steps: int = 1, row_placement: str = "contiguous",
+        verbose: int = 0,
     ) -> None:
         super().__init__(
             loss, penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
@@ -329,7 +359,8 @@ class SGDRegressor(DaskRegressorMixin, _BaseSGD):
             learning_rate=learning_rate, eta0=eta0, power_t=power_t,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change, warm_start=warm_start, average=average,
-            batch_size=batch_size, local_steps=local_steps, verbose=verbose,
+            batch_size=batch_size, local_steps=local_steps, row_placement=row_placement,
+            verbose=verbose,
         )
         self.epsilon = epsilon
 
@@ -452,7 +483,8 @@ default="hinge"
         early_stopping: bool = False, validation_fraction: float = 0.1,
         n_iter_no_change: int = 5, class_weight: dict | str | None = None,
         warm_start: bool = False, average: bool | int = False,
-        batch_size: int = 256, local_steps: int = 1, verbose: int = 0,
+        batch_size: int = 256, local_steps: int = 1, row_placement: str = "contiguous",
+        verbose: int = 0,
     ) -> None:
         super().__init__(
             loss, penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
@@ -460,7 +492,8 @@ default="hinge"
             learning_rate=learning_rate, eta0=eta0, power_t=power_t,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change, warm_start=warm_start, average=average,
-            batch_size=batch_size, local_steps=local_steps, verbose=verbose,
+            batch_size=batch_size, local_steps=local_steps, row_placement=row_placement,
+            verbose=verbose,
         )
         self.class_weight = class_weight
 
