@@ -43,7 +43,7 @@ from daskgd import (
     _kernels,
 )
 from daskgd._data import check_X, join_column_blocks
-from daskgd.losses import MultinomialLogLoss
+from daskgd.losses import HalfSquaredError, MultinomialLogLoss
 
 # ---------------------------------------------------------------- data
 
@@ -425,6 +425,28 @@ def test_centred_gram_of_csr_equals_the_centred_dense_gram() -> None:
     for got, want in zip(_kernels.centred_gram(sparse, mean, 0.7),
                          _kernels.centred_gram(dense, mean, 0.7)):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    loss = HalfSquaredError()
+    start, end = (np.ones((6, 1)), np.zeros(1)), (np.zeros((6, 1)), np.ones(1))
+    fractions = np.linspace(0.0, 1.0, 5)
+    np.testing.assert_allclose(_kernels.line_losses(sparse, loss, start, end, fractions),
+                               _kernels.line_losses(dense, loss, start, end, fractions),
+                               rtol=1e-13)
+
+
+def test_sgd_sample_gram_and_holdout_score_on_csr_rows() -> None:
+    sparse, dense = _chunks("regression")
+    n = sparse.X.shape[0]
+    layout = _kernels.SGDLayout((0, n), holdout_keys=(1, 2, 3, 4, 5, 6), n_holdout=20)
+    mean = np.array([0.1, -0.2, 0.05, 0.0, 0.3, -0.1])
+    keys = (7, 8, 9, 10, 11, 12)
+    for got, want in zip(_kernels.sgd_sample_gram(sparse, 0, layout, keys, 50, mean),
+                         _kernels.sgd_sample_gram(dense, 0, layout, keys, 50, mean)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    B, b = np.arange(6.0).reshape(6, 1), np.array([0.5])
+    score = _kernels.sgd_holdout_score(sparse, 0, B, b, layout, False, 1.0)
+    np.testing.assert_allclose(
+        score, _kernels.sgd_holdout_score(dense, 0, B, b, layout, False, 1.0), rtol=1e-13)
+    assert score[0] > 0  # some held-out rows were scored
 
 
 def test_csr_chunk_survives_pickling_and_is_sized_by_its_arrays() -> None:
