@@ -246,7 +246,7 @@ class LinearModelBase(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or dask array of shape (n_samples, n_features)
+        X : array-like, scipy.sparse or dask array of shape (n_samples, n_features)
 
         Returns
         -------
