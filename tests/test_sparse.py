@@ -369,9 +369,10 @@ def test_c10_column_blocks_give_the_row_chunked_model(layout: str, caplog: Any) 
         lazy = est.decision_function(Xc)
         assert isinstance(lazy, da.Array)
         np.testing.assert_allclose(lazy.compute(), est.decision_function(X), rtol=1e-12)
-    proba = est.predict_proba(Xc)
-    assert isinstance(proba, da.Array)
+    proba, labels_ = est.predict_proba(Xc), est.predict(Xc)
+    assert isinstance(proba, da.Array) and isinstance(labels_, da.Array)
     np.testing.assert_allclose(proba.compute(), est.predict_proba(X), rtol=1e-12)
+    np.testing.assert_array_equal(labels_.compute(), est.predict(X))
 
 
 def test_row_chunked_input_logs_nothing_about_columns(caplog: Any) -> None:
