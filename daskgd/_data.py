@@ -1,4 +1,9 @@
-"""Input handling: NumPy, pandas, dask arrays and dask DataFrames -> aligned row data.
+"""Input handling: NumPy, pandas, scipy.sparse, dask arrays and dask DataFrames -> row data.
+
+Sparse input (scipy.sparse matrices and arrays of any format, and dask arrays whose chunks
+are scipy.sparse) is kept sparse as canonical CSR (``_kernels.as_csr``). A dask X chunked
+along columns keeps its column blocks here; ``join_column_blocks`` joins them per row block
+(at placement for a fit, inside the lazy graph for a prediction).
 
 Everything here runs on the driver and does no cluster work. ``as_fit_input`` checks what can
 be checked without reading the data (types, shapes, dtypes, lengths), and ``summarise``
@@ -17,9 +22,10 @@ from typing import Any
 import dask.array as da
 import numpy as np
 import pandas as pd
+import scipy.sparse
 from sklearn.exceptions import DataConversionWarning
 
-from daskgd._kernels import ChunkStats
+from daskgd._kernels import ChunkStats, as_csr, feature_dtype, hstack_blocks
 
 
 def _is_dask_collection(obj: Any) -> bool:
@@ -33,9 +39,11 @@ def _is_dask_frame(obj: Any) -> bool:
 
 @dataclass
 class FitInput:
-    """Validated, aligned fit data. ``X`` has one column block when it is a dask array.
+    """Validated, aligned fit data.
 
-    X : (n_samples, n_features) numpy or dask array, float32 or float64
+    X : (n_samples, n_features) float32 or float64: a numpy array, a canonical
+        ``scipy.sparse.csr_array``, or a dask array of either (possibly with several column
+        blocks, joined per row block at placement)
     y : (n_samples,) numpy or dask array (raw targets or labels)
     sample_weight : (n_samples,) float64 numpy or dask array, or None
     """
@@ -57,10 +65,8 @@ class FitInput:
 
 def _feature_dtype(dtype: np.dtype, where: str) -> np.dtype:
     """The float dtype features are kept in: float32 stays float32, the rest become float64."""
-    if dtype == np.float32 or dtype == np.float64:
-        return dtype
     if dtype.kind in "biuf":
-        return np.dtype(np.float64)
+        return feature_dtype(dtype)
     raise ValueError(
         f"{where} must be numeric; got dtype {dtype}. Encode text or categorical features "
         "first (e.g. sklearn.preprocessing.OneHotEncoder or OrdinalEncoder)."
@@ -91,8 +97,14 @@ def _feature_names(frame: Any) -> np.ndarray | None:
     return None
 
 
-def check_X(X: Any, name: str = "X") -> tuple[np.ndarray | da.Array, np.ndarray | None]:
-    """Convert X to a 2-D float numpy or dask array (one column block) and its feature names."""
+def check_X(X: Any, name: str = "X") -> tuple[Any, np.ndarray | None]:
+    """Convert X to a 2-D float array and its feature names, without reading dask data.
+
+    Returns a numpy array, a canonical ``scipy.sparse.csr_array`` (from any scipy.sparse
+    input), or a dask array of either kind of chunk (sparse chunks become CSR lazily);
+    float32 stays float32 and other numeric dtypes become float64. A dask array keeps its
+    column blocks (see ``join_column_blocks``).
+    """
     names = None
     if isinstance(X, pd.DataFrame):
         names = _feature_names(X)
@@ -108,25 +120,20 @@ def check_X(X: Any, name: str = "X") -> tuple[np.ndarray | da.Array, np.ndarray 
             f"{name} must be 2-D (n_samples, n_features); got a pandas Series. "
             "Use series.to_frame() for a single feature."
         )
-    elif hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
-        raise TypeError(
-            f"{name} is a scipy.sparse matrix; sparse input is not supported yet. "
-            "Convert it with X.toarray() if it fits in memory."
-        )
-    if isinstance(X, da.Array):
-        meta = getattr(X, "_meta", None)
-        if meta is not None and type(meta).__module__.startswith("scipy.sparse"):
-            raise TypeError(
-                f"{name} is a dask array of scipy.sparse chunks; sparse input is not supported "
-                "yet. Convert the chunks with X.map_blocks(lambda b: b.toarray()) if they fit "
-                "in memory densely."
-            )
+    if scipy.sparse.issparse(X):
         if X.ndim != 2:
             raise ValueError(f"{name} must be 2-D (n_samples, n_features); got {X.ndim}-D.")
-        X = X.astype(_feature_dtype(X.dtype, name))
-        if len(X.chunks[1]) > 1:
-            # Column blocks: rejoin them so every task sees whole rows.
-            X = X.rechunk({1: -1})
+        _feature_dtype(X.dtype, name)
+        X = as_csr(X)
+    elif isinstance(X, da.Array):
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n_samples, n_features); got {X.ndim}-D.")
+        dtype = _feature_dtype(X.dtype, name)
+        if scipy.sparse.issparse(getattr(X, "_meta", None)):
+            meta = scipy.sparse.csr_array((0, 0), dtype=dtype)
+            X = da.map_blocks(as_csr, X, dtype=dtype, meta=meta)
+        else:
+            X = X.astype(dtype)
     else:
         X = np.asarray(X)
         if X.ndim != 2:
@@ -140,6 +147,20 @@ def check_X(X: Any, name: str = "X") -> tuple[np.ndarray | da.Array, np.ndarray 
     if not np.isnan(X.shape[0]) and X.shape[0] == 0:
         raise ValueError(f"{name} has 0 samples; at least one is required.")
     return X, names
+
+
+def join_column_blocks(X: da.Array) -> da.Array:
+    """A dask X with one column block: each row block's column blocks joined by one task.
+
+    Only the blocks of one row block meet in a task (no rechunk across rows), dense or
+    sparse. X is returned as it is when it has one column block already.
+    """
+    if X.numblocks[1] == 1:
+        return X
+    return da.blockwise(
+        hstack_blocks, "ik", X, "ij", new_axes={"k": X.shape[1]}, concatenate=False,
+        dtype=X.dtype, meta=X._meta, name=f"daskgd-join-columns-{X.name}",
+    )
 
 
 def _check_vector(v: Any, name: str, numeric: bool) -> np.ndarray | da.Array:

@@ -3,6 +3,10 @@
 Every kernel takes one row chunk and returns *additive* partial results: the engine adds them
 up across chunks in a fixed (chunk) order, so the total does not depend on which worker held
 which chunk. Sums are accumulated in float64 even when X is float32.
+
+X is a dense C-contiguous array or a ``scipy.sparse.csr_array``; the kernels keep a sparse X
+sparse (products with it, never a dense copy of it). The helpers ``_scale_rows``,
+``_column_sums`` and ``_dense_product`` hide the difference where the two need other calls.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
+import scipy.sparse
 
 from daskgd.losses import Loss
 from daskgd.penalties import ElasticNet
@@ -20,12 +25,13 @@ from daskgd.penalties import ElasticNet
 class Chunk(NamedTuple):
     """One block of rows, as held by a worker.
 
-    X : (n_rows, n_features) float32 or float64, C-contiguous
+    X : (n_rows, n_features) float32 or float64, C-contiguous, or a canonical
+        ``scipy.sparse.csr_array`` of float32 or float64
     y : (n_rows,) float64 (class codes for classifiers; raw labels before encoding)
     w : (n_rows,) float64 sample weights, or None for unit weights
     """
 
-    X: np.ndarray
+    X: Any  # np.ndarray or scipy.sparse.csr_array
     y: np.ndarray
     w: np.ndarray | None
 
@@ -34,13 +40,53 @@ class Chunk(NamedTuple):
         return (_aligned_chunk, (self.X, self.y, self.w))
 
 
-def _aligned_chunk(X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> Chunk:
-    return Chunk(_aligned(X), _aligned(y), None if w is None else _aligned(w))
+def _aligned_chunk(X: Any, y: np.ndarray, w: np.ndarray | None) -> Chunk:
+    # A CSR chunk is left as it is: sparse products are plain loops over the stored
+    # entries, whose rounding does not depend on where the arrays start in memory.
+    X = X if scipy.sparse.issparse(X) else _aligned(X)
+    return Chunk(X, _aligned(y), None if w is None else _aligned(w))
 
 
-def make_chunk(X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> Chunk:
-    """Assemble a chunk from aligned blocks, fixing dtypes and memory layout once."""
-    if X.dtype not in (np.float32, np.float64):
+def feature_dtype(dtype: np.dtype) -> np.dtype:
+    """The float dtype a numeric X is computed in: float32 stays float32, the rest float64."""
+    return np.dtype(dtype) if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+def as_csr(X: Any) -> Any:
+    """A scipy.sparse matrix or array of any format as a canonical float ``csr_array``.
+
+    Canonical (sorted indices, no duplicates) so that every kernel sees one layout; X itself
+    is never modified (a non-canonical input is copied before its duplicates are summed).
+    """
+    out = scipy.sparse.csr_array(X, dtype=feature_dtype(X.dtype))
+    if not out.has_canonical_format:
+        out = out.copy()
+        out.sum_duplicates()
+    return out
+
+
+def hstack_blocks(blocks: Sequence[Any]) -> Any:
+    """Join the column blocks of one row block (dense, or sparse as a canonical CSR)."""
+    if any(scipy.sparse.issparse(b) for b in blocks):
+        return as_csr(scipy.sparse.hstack(blocks, format="csr"))
+    return np.hstack(blocks)
+
+
+def nbytes(X: Any) -> int:
+    """Memory held by a dense X, or by a CSR X's data, indices and indptr."""
+    if scipy.sparse.issparse(X):
+        return int(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes)
+    return int(X.nbytes)
+
+
+def make_chunk(X: Any, y: np.ndarray, w: np.ndarray | None) -> Chunk:
+    """Assemble a chunk from aligned blocks, fixing dtypes and memory layout once.
+
+    A sparse block (any scipy.sparse format) becomes a canonical CSR array.
+    """
+    if scipy.sparse.issparse(X):
+        X = as_csr(X)
+    elif X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
     # y keeps its dtype: regression targets arrive as float64, labels are encoded later.
     y = np.asarray(y).reshape(-1)
@@ -97,11 +143,7 @@ def chunk_stats(chunk: Chunk, classify: bool) -> ChunkStats:
     """Check one chunk for non-finite or invalid values and sum what the fit needs."""
     X, y, w = chunk
     n, d = X.shape
-    bad_X = None
-    finite = np.isfinite(X)
-    if not finite.all():
-        row, col = np.argwhere(~finite)[0]
-        bad_X = (int(row), int(col))
+    bad_X = first_non_finite(X)
     bad_y = None
     if not classify or y.dtype.kind == "f":
         y_finite = np.isfinite(y) if y.dtype.kind == "f" else np.ones(n, dtype=bool)
@@ -118,9 +160,7 @@ def chunk_stats(chunk: Chunk, classify: bool) -> ChunkStats:
     usable = bad_X is None and bad_y is None and bad_w is None
     if usable and n:
         weight_sum = float(weights.sum())
-        w_x = weights.astype(X.dtype)
-        weighted_X_sum = (w_x @ X).astype(np.float64)
-        weighted_X_sq_sum = np.einsum("i,ij,ij->j", w_x, X, X, dtype=np.float64)
+        weighted_X_sum, weighted_X_sq_sum = _weighted_column_sums(X, weights)
     else:
         weight_sum, weighted_X_sum, weighted_X_sq_sum = 0.0, np.zeros(d), np.zeros(d)
     labels = label_weights = None
@@ -145,6 +185,51 @@ def chunk_stats(chunk: Chunk, classify: bool) -> ChunkStats:
         labels=labels,
         label_weights=label_weights,
     )
+
+
+def first_non_finite(X: Any) -> tuple[int, int] | None:
+    """(row, column) of the first non-finite entry of X in row-major order, or None."""
+    if scipy.sparse.issparse(X):
+        # Only stored entries can be non-finite; canonical CSR stores them in row-major order.
+        bad = np.flatnonzero(~np.isfinite(X.data))
+        if not bad.size:
+            return None
+        row = np.searchsorted(X.indptr, bad[0], side="right") - 1
+        return int(row), int(X.indices[bad[0]])
+    finite = np.isfinite(X)
+    if finite.all():
+        return None
+    row, col = np.argwhere(~finite)[0]
+    return int(row), int(col)
+
+
+def _weighted_column_sums(X: Any, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(sum_i w_i x_i, sum_i w_i x_i**2)``, each (n_features,) float64."""
+    if scipy.sparse.issparse(X):
+        data = X.data.astype(np.float64)
+        squares = scipy.sparse.csr_array((data * data, X.indices, X.indptr), shape=X.shape)
+        return X.T @ w, squares.T @ w
+    w_x = w.astype(X.dtype)
+    return (w_x @ X).astype(np.float64), np.einsum("i,ij,ij->j", w_x, X, X, dtype=np.float64)
+
+
+def _scale_rows(X: Any, v: np.ndarray) -> Any:
+    """``diag(v) @ X``, kept sparse (CSR) for a sparse X."""
+    if scipy.sparse.issparse(X):
+        data = X.data * np.repeat(v, np.diff(X.indptr)).astype(X.data.dtype, copy=False)
+        return scipy.sparse.csr_array((data, X.indices, X.indptr), shape=X.shape)
+    return X * v[:, None]
+
+
+def _column_sums(X: Any) -> np.ndarray:
+    """Column sums of a dense or sparse X, (n_features,) float64."""
+    return np.asarray(X.sum(axis=0, dtype=np.float64)).reshape(-1)
+
+
+def _dense_product(A: Any, B: Any) -> np.ndarray:
+    """``A @ B`` as a dense array; for sparse A and B the small result is densified."""
+    out = A @ B
+    return out.toarray() if scipy.sparse.issparse(out) else out
 
 
 def encode_labels(
@@ -213,6 +298,7 @@ def loss_grad_hess(
     The raw parameters are ``[B; b]`` of shape (n_features + 1, K); the Hessian is returned
     as shape (n_features + 1, K, n_features + 1, K): ``sum_i w_i * z_i z_i' (x) h_i`` with
     ``z_i = [x_i, 1]`` and ``h_i`` the (K, K) second derivative of the loss in ``eta``.
+    For a sparse X the blocks ``X' D X`` come from a sparse product and are returned dense.
     """
     X = chunk.X
     eta = linear_predictor(chunk, B, b)
@@ -228,10 +314,10 @@ def loss_grad_hess(
     for a in range(K):
         for c in range(a, K):
             D = hessian[:, a, c]
-            XD = X * D.astype(X.dtype, copy=False)[:, None]
+            XD = _scale_rows(X, D.astype(X.dtype, copy=False))
             block = np.empty((d + 1, d + 1))
-            block[:d, :d] = X.T @ XD
-            block[:d, d] = block[d, :d] = XD.sum(axis=0, dtype=np.float64)
+            block[:d, :d] = _dense_product(X.T, XD)
+            block[:d, d] = block[d, :d] = _column_sums(XD)
             block[d, d] = D.sum(dtype=np.float64)
             H[:, a, :, c] = block
             H[:, c, :, a] = block.T
@@ -279,14 +365,40 @@ def centred_gram(
     """Sufficient statistics of weighted least squares about given means, in float64.
 
     Returns ``(Xc' W Xc, Xc' W yc, yc' W yc)`` with ``Xc = X - x_mean`` and
-    ``yc = y - y_mean``, shapes (d, d), (d,), scalar. Centring here, on each chunk, keeps
-    the statistics exact for features with a large offset (no ``X'X - n mu mu'``).
+    ``yc = y - y_mean``, shapes (d, d), (d,), scalar. Centring a dense X here, on each
+    chunk, keeps the statistics exact for features with a large offset (no
+    ``X'X - n mu mu'``).
+
+    A sparse X cannot be centred without filling it in, so its statistics are the
+    uncentred sums corrected with the means (see ``_sparse_centred_gram``). That trade
+    costs precision when a feature's mean is large against its spread: the correction
+    subtracts nearly equal numbers, and about ``log10(mean**2 / var)`` of the ~16 digits
+    of a float64 entry are lost. Sparse features are mostly zero, so their means are small
+    and the loss is usually nil.
     """
-    Xc = chunk.X.astype(np.float64) - x_mean
     yc = chunk.y - y_mean
-    wX = Xc if chunk.w is None else Xc * chunk.w[:, None]
     wy = yc if chunk.w is None else yc * chunk.w
+    if scipy.sparse.issparse(chunk.X):
+        X = chunk.X.astype(np.float64)
+        w = np.ones(X.shape[0]) if chunk.w is None else chunk.w
+        return (
+            _sparse_centred_gram(X, w, x_mean), X.T @ wy - x_mean * wy.sum(), float(wy @ yc)
+        )
+    Xc = chunk.X.astype(np.float64) - x_mean
+    wX = Xc if chunk.w is None else Xc * chunk.w[:, None]
     return wX.T @ Xc, wX.T @ yc, float(wy @ yc)
+
+
+def _sparse_centred_gram(X: Any, w: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """``sum_i w_i (x_i - mean)(x_i - mean)'`` of a float64 CSR X, without densifying X.
+
+    ``X' W X - s mean' - mean s' + (sum w) mean mean'`` with ``s = X' w``: shape (d, d).
+    """
+    s = X.T @ w
+    cross = np.outer(s, mean)
+    return _dense_product(X.T, _scale_rows(X, w)) - cross - cross.T + w.sum() * np.outer(
+        mean, mean
+    )
 
 
 def line_losses(
@@ -524,8 +636,10 @@ def sgd_sample_gram(
     index = permute(np.arange(n_sample, dtype=np.uint64), layout.n_rows, keys, inverse=True)
     index = index[(index >= lo) & (index < hi)]
     rows = positive_rows(chunk)[(index - np.uint64(lo)).astype(np.intp)]
-    Xc = chunk.X[rows].astype(np.float64) - x_mean
     w = np.ones(rows.size) if chunk.w is None else chunk.w[rows]
+    if scipy.sparse.issparse(chunk.X):
+        return _sparse_centred_gram(chunk.X[rows].astype(np.float64), w, x_mean), float(w.sum())
+    Xc = chunk.X[rows].astype(np.float64) - x_mean
     return (Xc * w[:, None]).T @ Xc, float(w.sum())
 
 
@@ -558,13 +672,16 @@ def sgd_holdout_score(
     return np.array([w.sum(), w @ residual**2, w @ shifted, w @ shifted**2])
 
 
-def predict_linear(X: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+def predict_linear(X: Any, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
     """Decision values ``X @ coef.T + intercept`` of a block of rows, in float64.
 
-    ``coef`` is (K, n_features) and ``intercept`` (K,); the result is (n_rows,) when K == 1
-    and (n_rows, K) otherwise (used by ``map_blocks``).
+    ``X`` is dense or scipy.sparse (any format; the product keeps it sparse). ``coef`` is
+    (K, n_features) and ``intercept`` (K,); the result is a dense (n_rows,) when K == 1 and
+    (n_rows, K) otherwise (used by ``map_blocks``).
     """
-    eta = np.asarray(X, dtype=np.float64) @ coef.T + intercept
+    if not scipy.sparse.issparse(X):
+        X = np.asarray(X, dtype=np.float64)  # a sparse product upcasts to float64 itself
+    eta = np.asarray(X @ coef.T) + intercept
     return eta[:, 0] if coef.shape[0] == 1 else eta
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 from distributed.diagnostics.plugin import SchedulerPlugin
 from scipy.special import log_softmax, xlogy
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
@@ -45,6 +46,16 @@ EQUIVALENCE_RTOL = {"lstsq": 1e-7, "newton": 1e-7, "auto": 1e-7, "lbfgs": 1e-6,
                     "gd": 1e-5, "proximal": 1e-5}
 
 # ---------------------------------------------------------------- bundled data (cached)
+
+
+@functools.cache
+def c05_data() -> tuple[scipy.sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """Case C-05: a 300 x 20 CSR matrix with ~10% non-zeros, regression and binary targets."""
+    rng = np.random.default_rng(5)
+    Xs = scipy.sparse.random(300, 20, density=0.1, format="csr", random_state=5)
+    y = Xs @ rng.standard_normal(20) + 0.5 + 0.1 * rng.standard_normal(300)
+    return Xs, np.asarray(y), (np.asarray(y) > np.median(y)).astype(int)
+
 
 
 def _standardised(X: np.ndarray) -> np.ndarray:

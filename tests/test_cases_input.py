@@ -158,7 +158,8 @@ def target_for(est_cls: type, X: np.ndarray) -> np.ndarray:
 
 
 def snapshot(obj: Any) -> Any:
-    return obj.copy() if isinstance(obj, np.ndarray | pd.DataFrame | pd.Series) else obj
+    copyable = isinstance(obj, np.ndarray | pd.DataFrame | pd.Series)
+    return obj.copy() if copyable or scipy.sparse.issparse(obj) else obj
 
 
 def assert_unchanged(original: Any, kept: Any) -> None:
@@ -169,6 +170,10 @@ def assert_unchanged(original: Any, kept: Any) -> None:
     elif isinstance(original, np.ndarray):
         assert original.dtype == kept.dtype and original.shape == kept.shape
         np.testing.assert_array_equal(original, kept)
+    elif scipy.sparse.issparse(original):
+        assert original.format == kept.format and original.dtype == kept.dtype
+        for part in ("data", "indices", "indptr"):
+            np.testing.assert_array_equal(getattr(original, part), getattr(kept, part))
 
 
 def dask_chunks(a: np.ndarray, rows: int = 20) -> da.Array:
@@ -661,6 +666,13 @@ def _with_cell(value: float) -> Callable[[type], tuple]:
     return make
 
 
+def _as_csr(make: Callable[[type], tuple]) -> Callable[[type], tuple]:
+    def wrapped(est_cls: type) -> tuple:
+        X, y, w = make(est_cls)
+        return scipy.sparse.csr_matrix(X), y, w
+    return wrapped
+
+
 def _y_with(value: float) -> Callable[[type], tuple]:
     def make(est_cls: type) -> tuple:
         y = _y(est_cls).astype(np.float64)
@@ -725,8 +737,8 @@ NUMPY_CASES: list[tuple[str, list[type], Callable[[type], tuple], Any, str]] = [
      ValueError, r"\bX\b.*'city'.*category.*(OneHotEncoder|OrdinalEncoder)"),
     ("X_pandas_series", ESTIMATORS, lambda e: (pd.Series(_X()[:, 0]), _y(e), None),
      ValueError, r"\bX\b.*2-D.*to_frame"),
-    ("X_sparse", ESTIMATORS, lambda e: (scipy.sparse.csr_matrix(_X()), _y(e), None),
-     TypeError, r"\bX\b.*sparse"),
+    ("X_sparse_nan", ESTIMATORS, _as_csr(_with_cell(np.nan)), ValueError,
+     r"\bX\b.*NaN.*row 11.*column 0"),
     ("y_strings_for_regression", [LinearRegression, Ridge],
      lambda e: (_X(), np.array(["1.5"] * 60), None), ValueError, r"\by\b.*numeric"),
     ("sample_weight_negative", ESTIMATORS, _weights(_neg_w), ValueError,

@@ -1,6 +1,7 @@
 """Model cases from ``../shared/cases/``: C-01, C-05, C-11, C-14, C-15, C-16 (full-batch
 part), C-17, C-18 (multinomial part), C-19 (full-batch part), C-20 and C-22, each with
-siblings that cover its kind of fault, on the session's real cluster.
+siblings that cover its kind of fault, on the session's real cluster. C-05 and C-22 here
+use dense input; their sparse parts are in ``test_sparse.py``.
 
 The ``sgd`` solver is covered by its own test files; "every solver" here means every
 full-batch solver (lstsq, lbfgs, newton, gd, proximal) that accepts the model. Expected values
@@ -11,7 +12,6 @@ come from the case text, closed forms or scikit-learn fits. Overflow / invalid-v
 from __future__ import annotations
 
 import functools
-import re
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -19,17 +19,16 @@ from typing import Any
 import dask.array as da
 import numpy as np
 import pytest
-import scipy.sparse
 import sklearn.linear_model as sk
 from _models_common import (
     EQUIVALENCE_RTOL,
     EQUIVALENCE_TOL,
     FIRST_ORDER,
     assert_rel,
+    c05_data,
     n_iter,
     no_convergence_warning,
     objective,
-    watch_graphs,
 )
 from sklearn.base import clone
 from sklearn.datasets import make_classification
@@ -78,13 +77,6 @@ def float_warnings_are_errors(client: Any) -> Iterator[None]:
         with np.errstate(over="warn", invalid="warn", divide="warn"):
             yield
     client.run(uninstall)
-
-
-@pytest.fixture(scope="module")
-def graphs(cluster: Any) -> Iterator[Any]:
-    """Counts task graphs reaching the scheduler: "before any cluster work" checks."""
-    with watch_graphs(cluster) as counter:
-        yield counter
 
 
 def test_float_warnings_fixture_reaches_the_workers(
@@ -189,14 +181,6 @@ def test_c01_multinomial_not_a_silent_binary_fit(
 # ================================================================ C-05: sparse input
 
 
-@functools.cache
-def c05_data() -> tuple[scipy.sparse.csr_matrix, np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(5)
-    Xs = scipy.sparse.random(300, 20, density=0.1, format="csr", random_state=5)
-    y = Xs @ rng.standard_normal(20) + 0.5 + 0.1 * rng.standard_normal(300)
-    return Xs, np.asarray(y), (np.asarray(y) > np.median(y)).astype(int)
-
-
 @pytest.mark.parametrize("container", ["numpy", "dask"])
 @pytest.mark.parametrize(("model", "reference"), [
     (Ridge(alpha=0.5, tol=1e-10), sk.Ridge(alpha=0.5, solver="cholesky")),
@@ -215,36 +199,7 @@ def test_c05_dense_equivalent_matches_sklearn(model: Any, reference: Any, contai
     assert_rel(est.intercept_, ref.intercept_, 1e-5, "intercept_")
 
 
-SPARSE_FORMATS = {
-    "csr_matrix": lambda X: X.tocsr(),
-    "csc_matrix": lambda X: X.tocsc(),
-    "coo_matrix": lambda X: X.tocoo(),
-    "csr_array": lambda X: scipy.sparse.csr_array(X),
-}
-
-
-@pytest.mark.parametrize("fmt", sorted(SPARSE_FORMATS))
-@pytest.mark.parametrize("model", [
-    LinearRegression, Ridge, Lasso, ElasticNet, LogisticRegression, PoissonRegressor,
-])
-def test_c05_sparse_input_is_a_clear_type_error(
-    model: type, fmt: str, client: Any, graphs: Any
-) -> None:
-    Xs, y_reg, y_cls = c05_data()
-    y = y_cls if model is LogisticRegression else np.abs(y_reg)
-    X = SPARSE_FORMATS[fmt](Xs)
-    before = graphs.count(client)
-    with pytest.raises(TypeError, match=r"X is a scipy\.sparse matrix.*toarray"):
-        model().fit(X, y)
-    assert graphs.count(client) == before
-
-
-def test_c05_dask_array_of_sparse_chunks_is_a_clear_type_error() -> None:
-    Xs, y_reg, _ = c05_data()
-    X = da.from_array(Xs, chunks=(100, 20), asarray=False)
-    assert scipy.sparse.issparse(X._meta)
-    with pytest.raises(TypeError, match="sparse"):
-        Ridge().fit(X, y_reg)
+# Sparse input itself (every format, dask arrays of sparse chunks): tests/test_sparse.py.
 
 
 # ================================================================ C-11: huge feature values
@@ -759,10 +714,4 @@ def test_c22_weight_normalised_models_ignore_weight_scale(
     assert n_iter(a) >= 1
 
 
-@pytest.mark.parametrize("model", [Ridge, Lasso, ElasticNet, PoissonRegressor])
-def test_c22_sparse_input_is_a_clear_type_error(model: type, client: Any, graphs: Any) -> None:
-    X, y, w = c22_data()
-    before = graphs.count(client)
-    with pytest.raises(TypeError, match=re.escape("scipy.sparse")):
-        model().fit(scipy.sparse.csr_matrix(X), y, sample_weight=w)
-    assert graphs.count(client) == before
+# C-22 with sparse input (dense against sparse, weights and alpha doubled): tests/test_sparse.py.

@@ -15,7 +15,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from daskgd import _kernels
-from daskgd._data import DataSummary, _is_dask_frame, as_fit_input, check_X, summarise
+from daskgd._data import (
+    DataSummary,
+    _is_dask_frame,
+    as_fit_input,
+    check_X,
+    join_column_blocks,
+    summarise,
+)
 from daskgd._engine import Engine, fit_client
 from daskgd.losses import Loss
 from daskgd.objective import Objective
@@ -210,7 +217,7 @@ class LinearModelBase(BaseEstimator):
 
     # ---------------------------------------------------------------- predict
 
-    def _prediction_input(self, X: Any) -> np.ndarray | da.Array:
+    def _prediction_input(self, X: Any) -> Any:
         """X checked against what the model was fitted on; columns matched by name."""
         check_is_fitted(self, "coef_")
         fitted_names = getattr(self, "feature_names_in_", None)
@@ -233,7 +240,9 @@ class LinearModelBase(BaseEstimator):
                 f"X has {Xc.shape[1]} features, but {type(self).__name__} is expecting "
                 f"{self.n_features_in_} features as input."
             )
-        if isinstance(Xc, np.ndarray) and not np.isfinite(Xc).all():
+        if isinstance(Xc, da.Array):
+            return join_column_blocks(Xc)
+        if _kernels.first_non_finite(Xc) is not None:
             raise ValueError("Input X contains NaN or infinity.")
         return Xc
 
@@ -242,7 +251,7 @@ class LinearModelBase(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or dask array of shape (n_samples, n_features)
+        X : array-like, scipy.sparse or dask array of shape (n_samples, n_features)
 
         Returns
         -------
@@ -256,10 +265,11 @@ class LinearModelBase(BaseEstimator):
             if coef.shape[0] == 1:
                 return da.map_blocks(
                     _kernels.predict_linear, Xc, coef, intercept, drop_axis=1,
-                    dtype=np.float64, token="daskgd-predict",
+                    dtype=np.float64, meta=np.empty((0,)), token="daskgd-predict",
                 )
             return da.map_blocks(
                 _kernels.predict_linear, Xc, coef, intercept, dtype=np.float64,
-                chunks=(Xc.chunks[0], (coef.shape[0],)), token="daskgd-predict",
+                chunks=(Xc.chunks[0], (coef.shape[0],)), meta=np.empty((0, 0)),
+                token="daskgd-predict",
             )
         return _kernels.predict_linear(Xc, coef, intercept)

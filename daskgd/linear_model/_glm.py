@@ -82,7 +82,7 @@ class PoissonRegressor(DaskRegressorMixin, LinearModelBase):
 
         Parameters
         ----------
-        X : array-like, pandas DataFrame, dask array or dask DataFrame of shape
+        X : array-like, scipy.sparse, pandas DataFrame, dask array or dask DataFrame of shape
             (n_samples, n_features)
         y : array-like or dask array of shape (n_samples,)
             Non-negative targets.

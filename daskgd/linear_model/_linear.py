@@ -28,7 +28,7 @@ class _LeastSquares(DaskRegressorMixin, LinearModelBase):
 
         Parameters
         ----------
-        X : array-like, pandas DataFrame, dask array or dask DataFrame of shape
+        X : array-like, scipy.sparse, pandas DataFrame, dask array or dask DataFrame of shape
             (n_samples, n_features)
         y : array-like or dask array of shape (n_samples,)
         sample_weight : array-like or dask array of shape (n_samples,), default=None

@@ -154,7 +154,7 @@ class LogisticRegression(DaskClassifierMixin, LinearModelBase):
 
         Parameters
         ----------
-        X : array-like, pandas DataFrame, dask array or dask DataFrame of shape
+        X : array-like, scipy.sparse, pandas DataFrame, dask array or dask DataFrame of shape
             (n_samples, n_features)
         y : array-like or dask array of shape (n_samples,)
             Labels of any sortable type; at least two distinct ones.

@@ -376,7 +376,7 @@ class SGDRegressor(DaskRegressorMixin, _BaseSGD):
 
         Parameters
         ----------
-        X : array-like, pandas DataFrame, dask array or dask DataFrame of shape
+        X : array-like, scipy.sparse, pandas DataFrame, dask array or dask DataFrame of shape
             (n_samples, n_features)
         y : array-like or dask array of shape (n_samples,)
         coef_init : array-like of shape (n_features,), default=None
@@ -399,7 +399,7 @@ class SGDRegressor(DaskRegressorMixin, _BaseSGD):
 
         Parameters
         ----------
-        X : array-like, pandas DataFrame, dask array or dask DataFrame of shape
+        X : array-like, scipy.sparse, pandas DataFrame, dask array or dask DataFrame of shape
             (n_samples, n_features)
         y : array-like or dask array of shape (n_samples,)
         sample_weight : array-like or dask array of shape (n_samples,), default=None
@@ -540,7 +540,7 @@ default="hinge"
 
         Parameters
         ----------
-        X : array-like, pandas DataFrame, dask array or dask DataFrame of shape
+        X : array-like, scipy.sparse, pandas DataFrame, dask array or dask DataFrame of shape
             (n_samples, n_features)
         y : array-like or dask array of shape (n_samples,)
             Labels of any sortable type; at least two distinct ones.
@@ -566,7 +566,7 @@ default=None
 
         Parameters
         ----------
-        X : array-like, pandas DataFrame, dask array or dask DataFrame of shape
+        X : array-like, scipy.sparse, pandas DataFrame, dask array or dask DataFrame of shape
             (n_samples, n_features)
         y : array-like or dask array of shape (n_samples,)
         classes : array-like of shape (n_classes,), default=None
