@@ -382,7 +382,9 @@ class Engine:
         pass_chunk_id: bool = False,
     ) -> Any:
         """``map``, then the sum of the per-chunk results in chunk order."""
-        return _add(self.map(kernel, args, name=name, passes=passes, pass_chunk_id=pass_chunk_id))
+        return _kernels.add_results(
+            self.map(kernel, args, name=name, passes=passes, pass_chunk_id=pass_chunk_id)
+        )
 
 
 def row_permutation(n: int, seed: int) -> np.ndarray:
@@ -446,17 +448,6 @@ def _resummarise(stats: Sequence[_kernels.ChunkStats], classes: np.ndarray) -> D
     summary = summarise(stats, classify=True)
     summary.classes = classes
     return summary
-
-
-def _add(results: Sequence[Any]) -> Any:
-    """Elementwise sum of per-chunk results (numbers, arrays or tuples of them)."""
-    total = results[0]
-    for r in results[1:]:
-        if isinstance(total, tuple):
-            total = tuple(a + b for a, b in zip(total, r))
-        else:
-            total = total + r
-    return total
 
 
 def _block_futures(a: da.Array) -> list[Future]:

@@ -2,7 +2,9 @@
 
 Every kernel takes one row chunk and returns *additive* partial results: the engine adds them
 up across chunks in a fixed (chunk) order, so the total does not depend on which worker held
-which chunk. Sums are accumulated in float64 even when X is float32.
+which chunk. Every product and sum is computed in float64 even when X is float32: the
+oracle kernels are wrapped by ``float64_blocks``, which keeps a float32 X float32 in memory
+and converts it to float64 a cache-sized block of rows at a time.
 
 X is a dense C-contiguous array or a ``scipy.sparse.csr_array``; the kernels keep a sparse X
 sparse (products with it, never a dense copy of it). The helpers ``_scale_rows``,
@@ -11,6 +13,7 @@ sparse (products with it, never a dense copy of it). The helpers ``_scale_rows``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -247,6 +250,57 @@ def encode_labels(
     return Chunk(chunk.X, _aligned(index.astype(np.float64)), None if w is None else _aligned(w))
 
 
+# ---------------------------------------------------------------- float64 arithmetic on float32 X
+
+#: Bytes of the float64 copy of one block of rows when a float32 chunk is computed in float64:
+#: small enough to stay in cache between the products that read it.
+FLOAT64_BLOCK_BYTES = 4 * 2**20
+
+
+def add_results(results: Sequence[Any]) -> Any:
+    """Elementwise sum of additive kernel results (numbers, arrays or tuples of them), in order."""
+    total = results[0]
+    for r in results[1:]:
+        if isinstance(total, tuple):
+            total = tuple(a + b for a, b in zip(total, r))
+        else:
+            total = total + r
+    return total
+
+
+def float64_blocks(kernel: Callable[..., Any]) -> Callable[..., Any]:
+    """Run an additive kernel on a float32 chunk in float64, a block of rows at a time.
+
+    A float32 X keeps half the memory and memory traffic of float64, but BLAS products of
+    float32 operands also *accumulate* in float32 (about 7 digits, lost over long sums).
+    The wrapped kernel sees float64 copies of blocks of ``FLOAT64_BLOCK_BYTES`` and the
+    block results are added in float64, so a float32 chunk gives the sums of its float64
+    upcast (to rounding) without a float64 copy of the whole chunk. Float64 chunks are
+    passed through unchanged (one block).
+    """
+
+    @functools.wraps(kernel)
+    def in_float64(chunk: Chunk, *args: Any) -> Any:
+        X = chunk.X
+        if X.dtype != np.float32:
+            return kernel(chunk, *args)
+        n, d = X.shape
+        rows = max(1, FLOAT64_BLOCK_BYTES // (8 * max(d, 1)))
+        return add_results([
+            kernel(
+                Chunk(
+                    X[start : start + rows].astype(np.float64),
+                    chunk.y[start : start + rows],
+                    None if chunk.w is None else chunk.w[start : start + rows],
+                ),
+                *args,
+            )
+            for start in range(0, max(n, 1), rows)
+        ])
+
+    return in_float64
+
+
 # ---------------------------------------------------------------- oracle kernels
 #
 # Signature: kernel(chunk, *args) -> additive result (numbers, arrays or tuples of them).
@@ -271,6 +325,7 @@ def _as_columns(values: np.ndarray) -> np.ndarray:
     return values[:, None] if values.ndim == 1 else values
 
 
+@float64_blocks
 def loss_grad(
     chunk: Chunk, loss: Loss, B: np.ndarray, b: np.ndarray
 ) -> tuple[float, np.ndarray, np.ndarray]:
@@ -290,6 +345,7 @@ def loss_grad(
     )
 
 
+@float64_blocks
 def loss_grad_hess(
     chunk: Chunk, loss: Loss, B: np.ndarray, b: np.ndarray
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
@@ -330,6 +386,7 @@ def loss_grad_hess(
     )
 
 
+@float64_blocks
 def loss_grads_on_line(
     chunk: Chunk, loss: Loss, start: tuple[np.ndarray, np.ndarray],
     end: tuple[np.ndarray, np.ndarray], fractions: np.ndarray,
@@ -359,6 +416,7 @@ def loss_grads_on_line(
     return losses, grad_B, gradients.sum(axis=0)
 
 
+@float64_blocks
 def centred_gram(
     chunk: Chunk, x_mean: np.ndarray, y_mean: float
 ) -> tuple[np.ndarray, np.ndarray, float]:
@@ -401,6 +459,7 @@ def _sparse_centred_gram(X: Any, w: np.ndarray, mean: np.ndarray) -> np.ndarray:
     )
 
 
+@float64_blocks
 def line_losses(
     chunk: Chunk, loss: Loss, start: tuple[np.ndarray, np.ndarray],
     end: tuple[np.ndarray, np.ndarray], fractions: np.ndarray,

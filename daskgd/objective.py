@@ -65,16 +65,22 @@ class Objective:
     engine : Engine
     n_outputs : int, default=1
         K, the columns of the linear predictor.
-    precision : float, default=float64 epsilon
-        Relative rounding of the values, the machine epsilon of X's dtype: solvers that
-        compare values (FISTA's descent test) fall back on gradients below it.
+
+    Attributes
+    ----------
+    precision : float
+        Relative rounding of the values: float64's machine epsilon, since every oracle sum
+        is computed in float64 (for float32 X too). Solvers that compare values (FISTA's
+        descent test, Newton's decrement at a failed line search) treat differences below
+        it as rounding.
     """
+
+    precision: float = float(np.finfo(np.float64).eps)
 
     def __init__(
         self, loss: Loss, penalty: ElasticNet, fit_intercept: bool, summary: DataSummary,
-        engine: Engine, n_outputs: int = 1, precision: float = float(np.finfo(float).eps),
+        engine: Engine, n_outputs: int = 1,
     ) -> None:
-        self.precision = precision
         self.loss = loss
         self.penalty = penalty
         self.smooth_penalty = ElasticNet(0.0, penalty.l2)

@@ -174,7 +174,6 @@ class LinearModelBase(BaseEstimator):
                 solver = get_solver(name)
                 objective = Objective(
                     loss, penalty, self.fit_intercept, summary, engine, n_outputs=n_outputs,
-                    precision=float(np.finfo(data.X.dtype).eps),
                 )
                 theta0 = objective.initial_theta()
                 if warm is not None and warm[0].shape == (n_outputs, data.n_features):

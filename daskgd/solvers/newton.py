@@ -53,7 +53,8 @@ class Newton:
                 return self._fall_back(objective, point, options, record, n_iter - 1)
             step = _line_search(objective, point, direction)
             if step is None:
-                converged = objective.optimality(point) <= np.sqrt(max(tol, 1e-16))
+                converged = (objective.optimality(point) <= np.sqrt(max(tol, 1e-16))
+                             or _at_precision_limit(objective, point, direction))
                 return SolverResult(point.theta, n_iter, converged,
                                     "line search found no decrease (limit of precision)",
                                     record.history)
@@ -119,6 +120,27 @@ def _newton_direction(point: Point) -> np.ndarray | None:
         direction = -(vectors @ (inverse * (vectors.T @ g)))
     ok = np.isfinite(direction).all() and float(g @ direction) < 0
     return direction if ok else None
+
+
+#: How many roundings of the objective value the Newton decrement may be and still count as
+#: zero: a decrease that small cannot be told apart from rounding, so no step can show it.
+DECREMENT_ROUNDINGS = 64.0
+
+
+def _at_precision_limit(objective: Objective, point: Point, direction: np.ndarray) -> bool:
+    """Whether the Newton decrement ``g' H^-1 g`` is below the rounding of the objective.
+
+    The decrement is the decrease a full Newton step predicts (twice over) and does not
+    depend on the units of the features, unlike the gradient, whose entries for a feature
+    scaled by 1e12 keep rounding noise far above any absolute ``tol``. When the line search
+    fails with the predicted decrease already lost in rounding, the iterate is as good as
+    float64 can tell, and the fit has converged.
+    """
+    decrement = -float(point.grad @ direction)
+    noise = DECREMENT_ROUNDINGS * objective.precision * max(1.0, abs(point.value))
+    logger.debug("daskgd newton: line search failed with decrement %.3g (noise %.3g)",
+                 decrement, noise)
+    return decrement <= noise
 
 
 def _line_search(
