@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 import uuid
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,38 +105,43 @@ def _check_lengths(arrays: dict[str, Any]) -> None:
             )
 
 
-class _BlockMismatch(ValueError):
-    """Raised in a task when blocks assumed aligned (unknown chunk sizes) are not."""
+class _Mismatch:
+    """What a task returns when blocks assumed aligned (unknown chunk sizes) are not."""
 
 
 def _block_stats(kernel: Callable[..., Any], *blocks: Any) -> Any:
-    sizes = {b.shape[0] for b in blocks if b is not None}
-    if len(sizes) > 1:
-        raise _BlockMismatch(f"row blocks of different lengths {sorted(sizes)}")
+    if len({b.shape[0] for b in blocks if b is not None}) > 1:
+        return _Mismatch()
     return kernel(*blocks)
 
 
 def _combine_all(combine: Callable[[Any, Any], Any], *parts: Any) -> Any:
+    if any(isinstance(p, _Mismatch) for p in parts):
+        return _Mismatch()
     return functools.reduce(combine, parts)
 
 
-def _resolved(a: da.Array) -> da.Array:
-    """A copy of ``a`` with its row chunk sizes computed (the user's array is left as is)."""
-    if _known_rows(a):
-        return a
-    copy = da.Array(a.dask, a.name, a.chunks, meta=a._meta)
-    return copy.compute_chunk_sizes()
+def _resolved(arrays: list[Any]) -> list[Any]:
+    """Copies of the dask arrays with unknown row chunk sizes, with the sizes computed (in one
+    computation; the user's arrays are left as they are)."""
+    unknown = [i for i, a in enumerate(arrays) if isinstance(a, da.Array) and not _known_rows(a)]
+    lengths = dask.compute(
+        [[delayed(len)(b) for b in arrays[i].to_delayed().ravel()] for i in unknown]
+    )[0]
+    out = list(arrays)
+    for i, rows in zip(unknown, lengths):
+        a = arrays[i]
+        out[i] = da.Array(a.dask, a.name, (tuple(rows), *a.chunks[1:]), meta=a._meta)
+    return out
 
 
-def _aligned(arrays: list[Any], resolve: bool) -> list[Any] | None:
+def _aligned(arrays: list[Any]) -> list[Any] | None:
     """The inputs as dask arrays on the row chunks of the first dask one; None if that needs
     chunk sizes that are unknown.
 
     With unknown chunk sizes, dask inputs with as many blocks are assumed aligned (each task
-    checks its blocks' lengths) unless ``resolve``, which computes the sizes first.
+    checks its blocks' lengths).
     """
-    if resolve:
-        arrays = [_resolved(a) if isinstance(a, da.Array) else a for a in arrays]
     present = [a for a in arrays if a is not None]
     dask_arrays = [a for a in present if isinstance(a, da.Array)]
     ref = dask_arrays[0]
@@ -189,7 +194,7 @@ def _graph(
 
 def _reduce(
     name: str, kernel: Callable[..., Any], combine: Callable[[Any, Any], Any],
-    arrays: Sequence[Any],
+    named: dict[str, Any],
 ) -> Any:
     """The combined statistics of ``kernel`` over the row blocks of ``arrays``.
 
@@ -198,18 +203,19 @@ def _reduce(
     rechunked to the first dask array's row chunks, and chunk sizes are computed only when
     they are unknown and the inputs cannot be assumed aligned.
     """
-    arrays = list(arrays)
+    arrays = list(named.values())
     if not any(isinstance(a, da.Array) for a in arrays):
         return kernel(*arrays)
-    aligned = _aligned(arrays, resolve=False)
+    aligned = _aligned(arrays)
     if aligned is not None:
-        try:
-            return dask.compute(_graph(name, kernel, combine, aligned))[0]
-        except _BlockMismatch:
-            pass  # unknown chunk sizes that differ: compute them and rechunk
-    aligned = _aligned(arrays, resolve=True)
+        result = dask.compute(_graph(name, kernel, combine, aligned))[0]
+        if not isinstance(result, _Mismatch):
+            return result
+        # Unknown chunk sizes that differ: compute them, then rechunk.
+    resolved = _resolved(arrays)
+    _check_lengths(dict(zip(named, resolved)))
+    aligned = _aligned(resolved)
     assert aligned is not None
-    _check_lengths({f"input {i}": a for i, a in enumerate(aligned)})
     return dask.compute(_graph(name, kernel, combine, aligned))[0]
 
 
@@ -281,7 +287,7 @@ def _merge_moments(a: _Moments, b: _Moments) -> _Moments:
     )
 
 
-def _regression_inputs(y_true: Any, y_pred: Any, sample_weight: Any) -> list[Any]:
+def _regression_inputs(y_true: Any, y_pred: Any, sample_weight: Any) -> dict[str, Any]:
     """The regression inputs as vectors, checked before any cluster work."""
     y_true = _as_array(y_true, "y_true", (1,))
     y_pred = _as_array(y_pred, "y_pred", (1,))
@@ -290,7 +296,7 @@ def _regression_inputs(y_true: Any, y_pred: Any, sample_weight: Any) -> list[Any
         _check_numeric(value, name)
     arrays = {"y_true": y_true, "y_pred": y_pred, "sample_weight": sample_weight}
     _check_lengths(arrays)
-    return list(arrays.values())
+    return arrays
 
 
 def _regression_moments(y_true: Any, y_pred: Any, sample_weight: Any) -> _Moments:
@@ -560,7 +566,7 @@ def _labels_table(
     arrays = {"y_true": y_true, b_name: b, "sample_weight": sample_weight}
     _check_lengths(arrays)
     kernel = functools.partial(_table, b_name=b_name, b_is_label=b_is_label)
-    table: _Table = _reduce("labels", kernel, _merge_tables, list(arrays.values()))
+    table: _Table = _reduce("labels", kernel, _merge_tables, arrays)
     _raise(table.problems)
     return table
 
@@ -697,7 +703,7 @@ class _LossTable:
 
 def _two_columns(p: np.ndarray) -> np.ndarray:
     """(n,) or (n, 1) probabilities of the positive class -> (n, 2), as scikit-learn."""
-    p = p.reshape(len(p), -1)
+    p = p[:, None] if p.ndim == 1 else p
     return np.hstack([1 - p, p]) if p.shape[1] == 1 else p
 
 
@@ -790,7 +796,7 @@ def log_loss(
     classes = _log_loss_classes(labels, n_columns)
     arrays = {"y_true": y_true, "y_proba": y_proba, "sample_weight": sample_weight}
     _check_lengths(arrays)
-    table: _LossTable = _reduce("log-loss", _loss_table, _merge_loss_tables, list(arrays.values()))
+    table: _LossTable = _reduce("log-loss", _loss_table, _merge_loss_tables, arrays)
     _raise(table.problems)
     _check_probabilities(table)
     columns = _class_columns(table.labels, classes, n_columns)
