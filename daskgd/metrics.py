@@ -309,8 +309,8 @@ def _regression_moments(y_true: Any, y_pred: Any, sample_weight: Any) -> _Moment
 def _weighted_mean(total: float, stats: _Moments) -> float:
     if stats.weight == 0:
         raise ValueError(
-            "sample_weight sums to zero (or there are no samples): the weighted average is "
-            "undefined."
+            "Sample weights must contain at least one non-zero number (sample_weight sums to "
+            "zero, or there are no samples)."
         )
     return total / stats.weight
 
@@ -805,7 +805,8 @@ def log_loss(
         return total
     weight = float(table.weight.sum())
     if weight == 0:
-        raise ValueError("sample_weight sums to zero: the weighted average is undefined.")
+        raise ValueError("Sample weights must contain at least one non-zero number "
+                         "(sample_weight sums to zero).")
     return total / weight
 
 
