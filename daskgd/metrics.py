@@ -167,17 +167,14 @@ def _graph(
 ) -> Delayed:
     """One task per row block (``daskgd-metrics-<name>-block``), then a combining tree."""
     token = uuid.uuid4().hex[:12]
-    blocks = [
-        a.to_delayed().ravel() if a is not None else [None] * arrays[0].numblocks[0]
-        for a in arrays
-    ]
-    ref = next(b for b in blocks if b[0] is not None)
+    n_blocks = next(a for a in arrays if a is not None).numblocks[0]
+    blocks = [a.to_delayed().ravel() if a is not None else [None] * n_blocks for a in arrays]
     level = [
         delayed(_block_stats, pure=True)(
             kernel, *(b[i] for b in blocks),
             dask_key_name=f"daskgd-metrics-{name}-block-{token}-{i}",
         )
-        for i in range(len(ref))
+        for i in range(n_blocks)
     ]
     depth = 0
     while len(level) > 1:
