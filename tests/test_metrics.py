@@ -27,6 +27,9 @@ from sklearn.preprocessing import StandardScaler
 from daskgd import LinearRegression, LogisticRegression, PoissonRegressor
 from daskgd import metrics as dm
 
+# dask's note when a DataFrame's string column becomes an object array (y_true as strings)
+pytestmark = pytest.mark.filterwarnings("ignore:Dask currently has limited support:UserWarning")
+
 RTOL = 1e-12
 LAYOUTS = ["numpy", "1", "3", "7", "ragged", "different", "unknown", "unknown-different",
            "unknown-twins", "mixed"]
@@ -330,6 +333,7 @@ def test_unknown_lengths_that_differ_are_reported(regression) -> None:
         dm.r2_score(frame["y"], short["p"].to_dask_array())
 
 
+@pytest.mark.filterwarnings("ignore:The y_prob values do not sum to one:UserWarning")
 def test_probability_and_label_errors(binary, wine) -> None:
     y, proba = binary["y"], binary["proba"]
     dy = da.from_array(y, chunks=100)
