@@ -274,6 +274,37 @@ def test_roc_auc_equals_sklearn_with_ties(layout: str, weighted: bool, binary) -
                             max_fpr=0.2))
 
 
+@pytest.mark.parametrize("layout", ["numpy", "ragged", "unknown"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_multiclass_roc_auc_ovr_equals_sklearn(layout: str, weighted: bool, wine) -> None:
+    y, proba = wine["y"], wine["proba"]
+    w = _weights(len(y)) if weighted else None
+    args = _layout(layout, y, proba, w)
+    for average in ("macro", "weighted", "micro", None):
+        kwargs = {"average": average, "multi_class": "ovr"}
+        _same(dm.roc_auc_score(*args[:2], sample_weight=args[2], **kwargs),
+              skm.roc_auc_score(y, proba, sample_weight=w, **kwargs))
+    kwargs = {"multi_class": "ovr", "labels": ["barbera", "barolo", "grignolino"]}
+    _same(dm.roc_auc_score(*args[:2], **kwargs), skm.roc_auc_score(y, proba, **kwargs))
+
+
+def test_multiclass_roc_auc_errors_as_sklearn(wine) -> None:
+    dy = da.from_array(wine["y"], chunks=50)
+    proba = wine["proba"]
+    for kwargs, match in (({}, "multi_class must be 'ovr'"),
+                          ({"multi_class": "ovr", "max_fpr": 0.5}, "Partial AUC"),
+                          ({"multi_class": "ovr", "labels": ["b", "a", "c"]}, "must be ordered")):
+        with pytest.raises(ValueError, match=match):
+            dm.roc_auc_score(dy, proba, **kwargs)
+        with pytest.raises(ValueError, match=match.replace("must be 'ovr'", "must be in")):
+            skm.roc_auc_score(wine["y"], proba, **kwargs)
+    with pytest.raises(ValueError, match=r"should sum up to 1\.0 over classes"):
+        dm.roc_auc_score(dy, proba * 0.5, multi_class="ovr")
+    with pytest.raises(ValueError, match="not equal to the number of columns"):
+        dm.roc_auc_score(dy[wine["y"] != "barolo"], proba[wine["y"] != "barolo"],
+                         multi_class="ovr")
+
+
 def test_roc_auc_one_class_warns_nan_as_sklearn(binary) -> None:
     y = np.zeros(50, dtype=int)
     with pytest.warns(UndefinedMetricWarning, match="Only one class"):
@@ -352,7 +383,7 @@ def test_probability_and_label_errors(binary, wine) -> None:
         dm.log_loss(dy, proba * 0.9)
     with pytest.raises(ValueError, match="y_pred has non-integer values"):
         dm.accuracy_score(binary["y01"], da.from_array(binary["score"], chunks=100))
-    with pytest.raises(ValueError, match="y_true has 3 classes"):
+    with pytest.raises(ValueError, match="y_true has 3 classes: pass y_score of shape"):
         dm.roc_auc_score(da.from_array(wine["yint"], chunks=50), wine["proba"][:, 0])
 
 
