@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import dask
 import dask.array as da
 import dask.dataframe as dd
 import numpy as np
@@ -31,7 +32,7 @@ from daskgd import metrics as dm
 pytestmark = pytest.mark.filterwarnings("ignore:Dask currently has limited support:UserWarning")
 
 RTOL = 1e-12
-LAYOUTS = ["numpy", "1", "3", "7", "ragged", "different", "unknown", "unknown-different",
+LAYOUTS = ["numpy", "pandas", "1", "3", "7", "ragged", "different", "unknown", "unknown-different",
            "unknown-twins", "mixed"]
 # The metrics with several reductions per case: every kind of layout once.
 SHORT = ["numpy", "7", "ragged", "different", "unknown", "mixed"]
@@ -56,6 +57,9 @@ def _layout(layout: str, *arrays: np.ndarray | None) -> list[Any]:
     n = len(arrays[0])  # type: ignore[arg-type]
     if layout == "numpy":
         return list(arrays)
+    if layout == "pandas":
+        return [None if a is None else pd.Series(a) if a.ndim == 1 else pd.DataFrame(a)
+                for a in arrays]
     if layout in ("1", "3", "7"):
         rows = _blocks(n, int(layout))
         return [None if a is None else da.from_array(a, chunks=(rows, *a.shape[1:]))
@@ -420,6 +424,14 @@ def test_dask_input_is_reduced_on_the_cluster(client, binary) -> None:
     with get_task_stream(client) as stream:
         dm.accuracy_score(y, binary["pred"])  # in memory: nothing on the cluster
     assert not _metric_tasks(stream)
+
+
+def test_without_a_client_dask_default_scheduler_is_used(client, regression) -> None:
+    y, p = regression
+    with dask.config.set(scheduler="sync"), get_task_stream(client) as stream:
+        ours = dm.r2_score(da.from_array(y, chunks=50), da.from_array(p, chunks=70))
+    assert not _metric_tasks(stream)
+    _same(ours, skm.r2_score(y, p))
 
 
 def test_estimator_score_on_dask_input_runs_on_the_cluster(client, regression, wine) -> None:
