@@ -6,7 +6,6 @@ from typing import Any
 
 import dask.array as da
 import numpy as np
-from sklearn.metrics import d2_tweedie_score
 
 from daskgd._data import DataSummary
 from daskgd.linear_model._base import LinearModelBase, _check_number
@@ -104,11 +103,9 @@ class PoissonRegressor(DaskRegressorMixin, LinearModelBase):
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """D², the share of the Poisson deviance explained (scikit-learn's score)."""
-        return score_predictions(self.predict, X, y, sample_weight, _d2_poisson)
-
-
-def _d2_poisson(y: Any, prediction: Any, sample_weight: Any = None) -> float:
-    return float(d2_tweedie_score(y, prediction, sample_weight=sample_weight, power=1))
+        return score_predictions(
+            self.predict, X, y, sample_weight, "d2_tweedie_score", power=1
+        )
 
 
 __all__ = ["PoissonRegressor"]
