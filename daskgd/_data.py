@@ -349,7 +349,7 @@ def summarise(stats: Sequence[ChunkStats], classify: bool) -> DataSummary:
         offset += s.n_rows
     n = offset
     if n == 0:
-        raise ValueError("X has 0 samples; at least one is required.")
+        raise ValueError("X has 0 samples while a minimum of 1 is required.")
     weight_sum = float(sum(s.weight_sum for s in stats))
     if not np.isfinite(weight_sum):
         raise ValueError(
