@@ -25,7 +25,7 @@ import pandas as pd
 import scipy.sparse
 from sklearn.exceptions import DataConversionWarning
 
-from daskgd._kernels import ChunkStats, as_csr, feature_dtype, hstack_blocks
+from daskgd._kernels import ChunkStats, as_csr, check_labels, feature_dtype, hstack_blocks
 
 
 def _is_dask_collection(obj: Any) -> bool:
@@ -91,9 +91,24 @@ def _frame_to_numpy(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def _feature_names(frame: Any) -> np.ndarray | None:
+    """The column names when they are all strings, None when none is (as scikit-learn).
+
+    Raises
+    ------
+    TypeError
+        Some column names are strings and some are not.
+    """
     columns = list(frame.columns)
-    if columns and all(isinstance(c, str) for c in columns):
+    is_str = [isinstance(c, str) for c in columns]
+    if columns and all(is_str):
         return np.asarray(columns, dtype=object)
+    if any(is_str):
+        kinds = sorted({type(c).__name__ for c in columns})
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, but "
+            f"the column names have types {kinds}. Convert them all to strings, e.g. "
+            "X.columns = X.columns.astype(str)."
+        )
     return None
 
 
@@ -135,17 +150,22 @@ def check_X(X: Any, name: str = "X") -> tuple[Any, np.ndarray | None]:
         else:
             X = X.astype(dtype)
     else:
-        X = np.asarray(X)
+        X = _numeric_array(X, name)
         if X.ndim != 2:
-            hint = " Reshape with X.reshape(-1, 1) for a single feature." if X.ndim == 1 else ""
+            hint = (" Reshape your data with X.reshape(-1, 1) for a single feature."
+                    if X.ndim == 1 else "")
             raise ValueError(
                 f"{name} must be 2-D (n_samples, n_features); got shape {X.shape}.{hint}"
             )
         X = np.ascontiguousarray(X, dtype=_feature_dtype(X.dtype, name))
     if X.shape[1] == 0:
-        raise ValueError(f"{name} has 0 features; at least one is required.")
+        raise ValueError(
+            f"{name} has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required."
+        )
     if not np.isnan(X.shape[0]) and X.shape[0] == 0:
-        raise ValueError(f"{name} has 0 samples; at least one is required.")
+        raise ValueError(
+            f"{name} has 0 samples (shape={X.shape}) while a minimum of 1 is required."
+        )
     return X, names
 
 
@@ -163,13 +183,52 @@ def join_column_blocks(X: da.Array) -> da.Array:
     )
 
 
+def _numeric_array(X: Any, name: str) -> np.ndarray:
+    """``np.asarray(X)``, with object arrays of numbers as float64 (as scikit-learn).
+
+    Raises
+    ------
+    ValueError
+        Complex values, or strings that are not numbers (pointing to an encoder).
+    TypeError
+        Values that are neither strings nor numbers (e.g. dicts).
+    """
+    X = np.asarray(X)
+    if X.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}.")
+    if X.dtype == object:
+        try:
+            return X.astype(np.float64)
+        except ValueError as err:
+            raise ValueError(
+                f"{name} must be numeric; its object array holds a value that is not a "
+                f"number ({err}). Encode text or categorical features first (e.g. "
+                "sklearn.preprocessing.OneHotEncoder or OrdinalEncoder)."
+            ) from None
+        except TypeError as err:
+            raise TypeError(
+                f"{name} must be numeric; {err} (in its object array)."
+            ) from None
+    return X
+
+
 def _check_vector(v: Any, name: str, numeric: bool) -> np.ndarray | da.Array:
     if isinstance(v, pd.DataFrame | pd.Series):
-        v = v.to_numpy()
+        dtypes = v.dtypes if isinstance(v, pd.DataFrame) else [v.dtype]
+        if numeric and all(pd.api.types.is_numeric_dtype(t) for t in dtypes):
+            # Nullable dtypes: missing values become NaN, reported by the validation pass.
+            v = v.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            v = v.to_numpy()
     elif _is_dask_frame(v):
         v = v.to_dask_array()
+    if isinstance(v, list | tuple) and not numeric:
+        # np.asarray would turn [1, "a"] into strings: check the labels as they were given.
+        check_labels(np.asarray(v, dtype=object).reshape(-1))
     if not isinstance(v, da.Array):
-        v = np.asarray(v)
+        v = _numeric_array(v, name) if numeric else np.asarray(v)
+    if v.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {v.dtype}.")
     if v.ndim == 2 and v.shape[1] == 1:
         if name == "y":
             warnings.warn(
@@ -311,7 +370,7 @@ def summarise(stats: Sequence[ChunkStats], classify: bool) -> DataSummary:
         offset += s.n_rows
     n = offset
     if n == 0:
-        raise ValueError("X has 0 samples; at least one is required.")
+        raise ValueError("X has 0 samples while a minimum of 1 is required.")
     weight_sum = float(sum(s.weight_sum for s in stats))
     if not np.isfinite(weight_sum):
         raise ValueError(
@@ -347,6 +406,7 @@ def _merge_labels(stats: Sequence[ChunkStats]) -> tuple[np.ndarray, np.ndarray]:
     parts = [s.labels for s in stats if s.labels is not None and s.labels.size]
     try:
         labels = np.concatenate(parts)
+        check_labels(labels)  # chunks that each hold one type, but not the same one
         classes, inverse = np.unique(labels, return_inverse=True)
     except TypeError as err:
         raise ValueError(f"y mixes label types that cannot be ordered: {err}") from None

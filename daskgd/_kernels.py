@@ -142,6 +142,37 @@ class ChunkStats:
     label_weights: np.ndarray | None  # total weight of each label
 
 
+def _is_missing(value: Any) -> bool:
+    """None, NaN or pandas' NA (whose comparisons give neither True nor False)."""
+    try:
+        return value is None or bool(value != value)
+    except TypeError:
+        return True
+
+
+def check_labels(y: np.ndarray) -> None:
+    """Raise a ``ValueError`` for object labels that cannot be classes.
+
+    Missing labels (None or NaN) and a mix of strings and numbers are refused, as
+    scikit-learn refuses them, instead of failing in ``np.unique`` or being silently turned
+    into strings. Only object arrays can hold either, so other dtypes return at once.
+    """
+    if y.dtype != object:
+        return
+    is_str = np.fromiter((isinstance(v, str) for v in y), dtype=bool, count=y.size)
+    missing = [v for v in y[~is_str] if _is_missing(v)]
+    if missing:
+        raise ValueError(
+            f"y contains missing labels ({missing[0]!r}); remove those rows or give them a "
+            "label first."
+        )
+    if is_str.any() and not is_str.all():
+        raise ValueError(
+            f"y mixes strings and numbers as labels (e.g. {y[is_str][0]!r} and "
+            f"{y[~is_str][0]!r}); give every label the same type."
+        )
+
+
 def chunk_stats(chunk: Chunk, classify: bool) -> ChunkStats:
     """Check one chunk for non-finite or invalid values and sum what the fit needs."""
     X, y, w = chunk
@@ -169,6 +200,7 @@ def chunk_stats(chunk: Chunk, classify: bool) -> ChunkStats:
     labels = label_weights = None
     weighted_y_sum, y_min = 0.0, np.inf
     if classify:
+        check_labels(y)
         labels, inverse = np.unique(y, return_inverse=True)
         label_weights = np.bincount(inverse.reshape(-1), weights=weights, minlength=labels.size)
     elif usable and n:

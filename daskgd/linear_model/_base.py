@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+from sklearn.utils import Tags, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from daskgd import _kernels
 from daskgd._data import (
     DataSummary,
+    _feature_names,
     _is_dask_frame,
     as_fit_input,
     check_X,
@@ -55,6 +56,11 @@ def _check_number(
         raise ValueError(f"{name} must be {what} {rel} {low}; got {value!r}.")
 
 
+def _check_bool(value: Any, name: str) -> None:
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False; got {value!r}.")
+
+
 class LinearModelBase(BaseEstimator):
     """Base of the daskgd estimators: a linear predictor fitted by a distributed solver.
 
@@ -66,6 +72,11 @@ class LinearModelBase(BaseEstimator):
     _classify = False
 
     # ---------------------------------------------------------------- hooks
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # scipy.sparse X, kept sparse in every kernel
+        return tags
 
     def _loss(self) -> Loss:
         raise NotImplementedError
@@ -111,8 +122,9 @@ class LinearModelBase(BaseEstimator):
                 )
         else:
             _check_number(self.tol, "tol", low=0)
-        if not isinstance(self.fit_intercept, bool | np.bool_):
-            raise ValueError(f"fit_intercept must be True or False; got {self.fit_intercept!r}.")
+        for name in ("fit_intercept", "warm_start"):
+            _check_bool(getattr(self, name), name)
+        _check_number(self.verbose, "verbose", low=0, integer=True)
         learning_rate, eta0 = self.learning_rate, self.eta0
         if isinstance(learning_rate, numbers.Real) and not isinstance(learning_rate, bool):
             _check_number(learning_rate, "learning_rate", low=0, strict=True)
@@ -144,6 +156,10 @@ class LinearModelBase(BaseEstimator):
     def _fit(self, X: Any, y: Any, sample_weight: Any) -> np.ndarray | None:
         """Fit ``coef_`` and ``intercept_``; returns the classes for classifiers."""
         options = self._check_params()
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         loss = self._loss()
         if self.solver != "auto":
             # Loss / penalty pairing, before any data is read (the output count comes later).
@@ -220,9 +236,9 @@ class LinearModelBase(BaseEstimator):
         """X checked against what the model was fitted on; columns matched by name."""
         check_is_fitted(self, "coef_")
         fitted_names = getattr(self, "feature_names_in_", None)
-        if fitted_names is not None and (
-            isinstance(X, pd.DataFrame) or _is_dask_frame(X)
-        ) and all(isinstance(c, str) for c in X.columns):
+        names = _feature_names(X) if isinstance(X, pd.DataFrame) or _is_dask_frame(X) else None
+        self._warn_on_feature_names(fitted_names, names)
+        if fitted_names is not None and names is not None:
             columns = list(X.columns)
             missing = [c for c in fitted_names if c not in columns]
             unseen = [c for c in columns if c not in set(fitted_names)]
@@ -245,7 +261,24 @@ class LinearModelBase(BaseEstimator):
             raise ValueError("Input X contains NaN or infinity.")
         return Xc
 
-    def decision_function(self, X: Any) -> np.ndarray | da.Array:
+    def _warn_on_feature_names(
+        self, fitted: np.ndarray | None, given: np.ndarray | None
+    ) -> None:
+        """scikit-learn's warnings when only one of fit and predict had feature names (the
+        columns are then used by position)."""
+        cls = type(self).__name__
+        if fitted is not None and given is None:
+            warnings.warn(
+                f"X does not have valid feature names, but {cls} was fitted with feature "
+                "names; its columns are used by position.", UserWarning, stacklevel=4,
+            )
+        elif fitted is None and given is not None:
+            warnings.warn(
+                f"X has feature names, but {cls} was fitted without feature names",
+                UserWarning, stacklevel=4,
+            )
+
+    def _linear_predictor(self, X: Any) -> np.ndarray | da.Array:
         """Linear predictor ``X @ coef_ + intercept_``.
 
         Parameters

@@ -6,6 +6,7 @@ from typing import Any
 
 import dask.array as da
 import numpy as np
+from sklearn.utils import Tags
 
 from daskgd._data import DataSummary
 from daskgd.linear_model._base import LinearModelBase, _check_number
@@ -59,6 +60,11 @@ class PoissonRegressor(DaskRegressorMixin, LinearModelBase):
         self.random_state = random_state
         self.verbose = verbose
 
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = True  # counts or rates: y >= 0
+        return tags
+
     def _check_params(self) -> Any:
         _check_number(self.alpha, "alpha", low=0)
         return super()._check_params()
@@ -98,7 +104,7 @@ class PoissonRegressor(DaskRegressorMixin, LinearModelBase):
 
     def predict(self, X: Any) -> Any:
         """Predicted means ``exp(X @ coef_ + intercept_)``, shape (n_samples,)."""
-        eta = self.decision_function(X)
+        eta = self._linear_predictor(X)
         return da.exp(eta) if isinstance(eta, da.Array) else np.exp(eta)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:

@@ -44,7 +44,7 @@ class _LeastSquares(DaskRegressorMixin, LinearModelBase):
 
     def predict(self, X: Any) -> Any:
         """Predicted targets, shape (n_samples,); a lazy dask array for dask input."""
-        return self.decision_function(X)
+        return self._linear_predictor(X)
 
 
 class LinearRegression(_LeastSquares):

@@ -108,6 +108,12 @@ class LogisticRegression(DaskClassifierMixin, LinearModelBase):
     def _check_params(self) -> Any:
         check_penalty_name(self.penalty)
         _check_number(self.C, "C", low=0, strict=True, allow_inf=True)
+        if self.C < np.finfo(np.float64).tiny:
+            # The penalty is scaled by 1 / C: a subnormal C would make it infinite.
+            raise ValueError(
+                f"C must be at least {np.finfo(np.float64).tiny:.3g} (its inverse scales the "
+                f"penalty and must be finite); got {self.C!r}."
+            )
         if self.penalty in ("l2", "l1", None) and self.l1_ratio not in (None, 0, 0.0):
             # scikit-learn >= 1.8 reads l1_ratio alone; fitting another penalty silently would
             # be worse than asking.
@@ -135,7 +141,8 @@ class LogisticRegression(DaskClassifierMixin, LinearModelBase):
         if np.isinf(self.C):
             return no_penalty()
         penalty = from_name(self.penalty, 1.0, self.l1_ratio)
-        return penalty.scaled(1.0 / (float(self.C) * weight_sum))
+        # (1 / C) / S, not 1 / (C * S): C * S can underflow to 0 for a tiny C.
+        return penalty.scaled(1.0 / float(self.C) / weight_sum)
 
     def _check_summary(self, summary: DataSummary) -> None:
         assert summary.classes is not None
@@ -180,7 +187,7 @@ class LogisticRegression(DaskClassifierMixin, LinearModelBase):
     def decision_function(self, X: Any) -> Any:
         """Decision values ``X @ coef_.T + intercept_``: (n_samples,) for two classes, else
         (n_samples, n_classes); lazy for dask input."""
-        return super().decision_function(X)
+        return self._linear_predictor(X)
 
     def predict_proba(self, X: Any) -> Any:
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""

@@ -266,8 +266,8 @@ class _BaseSGD(LinearModelBase):
             return None
         if self._standard_coef.shape[1] != n_features:
             raise ValueError(
-                f"X has {n_features} features, but {type(self).__name__} was fitted with "
-                f"{self._standard_coef.shape[1]} features."
+                f"X has {n_features} features, but {type(self).__name__} is expecting "
+                f"{self._standard_coef.shape[1]} features as input."
             )
         return self._standard_coef, self._standard_intercept
 
@@ -415,7 +415,7 @@ class SGDRegressor(DaskRegressorMixin, _BaseSGD):
 
     def predict(self, X: Any) -> Any:
         """Predicted targets, shape (n_samples,); a lazy dask array for dask input."""
-        return self.decision_function(X)
+        return self._linear_predictor(X)
 
 
 def _check_init(coef: Any, intercept: Any) -> tuple[np.ndarray | None, np.ndarray | None] | None:
@@ -603,7 +603,7 @@ default=None
     def decision_function(self, X: Any) -> Any:
         """Decision values ``X @ coef_.T + intercept_``: (n_samples,) for two classes, else
         (n_samples, n_classes); lazy for dask input."""
-        return super().decision_function(X)
+        return self._linear_predictor(X)
 
     def predict(self, X: Any) -> Any:
         """Predicted labels (from ``classes_``), shape (n_samples,); lazy for dask input.
