@@ -258,42 +258,44 @@ class Engine:
         blocks = list(range(n_blocks))
         engine = cls(client, [build(b) for b in blocks], lambda i: build(blocks[i]), token,
                      keepalive=[X, y, w])
-        stats = engine.map(_kernels.chunk_stats_kernel, (classify,), name="validate", passes=1)
         try:
+            stats = engine.map(_kernels.chunk_stats_kernel, (classify,), name="validate", passes=1)
             summary = summarise(stats, classify)
             check(summary)
-        except ValueError:
+            # Empty blocks (e.g. filtered DataFrame partitions) take no part in the fit.
+            blocks[:] = [b for b in blocks if stats[b].n_rows > 0]
+            summary.chunk_sizes = tuple(stats[b].n_rows for b in blocks)
+            factors = None
+            if classify:
+                assert summary.classes is not None
+                factors = class_factors(summary)
+                encoding.append((summary.classes, factors))
+            if shuffle_seed is not None:
+                # Validated as given (errors name the user's rows); the shuffled blocks replace
+                # the original ones, which the graph still re-creates a lost block from.
+                X, y, w = _shuffled_rows(client, X, y, w, len(blocks), shuffle_seed)
+                x_blocks[:], y_blocks[:] = _block_futures(X), _block_futures(y)
+                w_blocks[:] = [None] * len(blocks) if w is None else _block_futures(w)
+                blocks[:] = range(len(blocks))
+                summary.chunk_sizes = tuple(int(c) for c in X.chunks[0])
+                engine._keepalive = [X, y, w]
+            if classify or shuffle_seed is not None:
+                old = engine.chunks
+                engine.chunks = [build(b) for b in blocks]
+                client.cancel(old)
+            else:
+                engine.chunks = [engine.chunks[b] for b in blocks]
+            engine._regroup()
+            if factors is not None:
+                assert summary.classes is not None
+                stats = engine.map(_kernels.chunk_stats_kernel, (True,), name="validate", passes=1)
+                summary = _resummarise(stats, summary.classes)
+            return engine, summary
+        except BaseException:
+            # Invalid data, an error raised on a worker, an interrupt: nothing this placement
+            # put on the cluster outlives it (the traceback would otherwise hold the chunks).
             engine.close()
             raise
-        # Empty blocks (e.g. filtered DataFrame partitions) take no part in the fit.
-        blocks[:] = [b for b in blocks if stats[b].n_rows > 0]
-        summary.chunk_sizes = tuple(stats[b].n_rows for b in blocks)
-        factors = None
-        if classify:
-            assert summary.classes is not None
-            factors = class_factors(summary)
-            encoding.append((summary.classes, factors))
-        if shuffle_seed is not None:
-            # Validated as given (errors name the user's rows); the shuffled blocks replace
-            # the original ones, which the graph still re-creates a lost block from.
-            X, y, w = _shuffled_rows(client, X, y, w, len(blocks), shuffle_seed)
-            x_blocks[:], y_blocks[:] = _block_futures(X), _block_futures(y)
-            w_blocks[:] = [None] * len(blocks) if w is None else _block_futures(w)
-            blocks[:] = range(len(blocks))
-            summary.chunk_sizes = tuple(int(c) for c in X.chunks[0])
-            engine._keepalive = [X, y, w]
-        if classify or shuffle_seed is not None:
-            old = engine.chunks
-            engine.chunks = [build(b) for b in blocks]
-            client.cancel(old)
-        else:
-            engine.chunks = [engine.chunks[b] for b in blocks]
-        engine._regroup()
-        if factors is not None:
-            assert summary.classes is not None
-            stats = engine.map(_kernels.chunk_stats_kernel, (True,), name="validate", passes=1)
-            summary = _resummarise(stats, summary.classes)
-        return engine, summary
 
     def close(self) -> None:
         """Release everything this fit placed on the cluster."""

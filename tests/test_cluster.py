@@ -537,13 +537,42 @@ def test_fit_releases_what_it_placed(client: Client, cluster: LocalCluster) -> N
     y = X.sum(axis=1)
     for fit_X in (X, da.from_array(X, chunks=(100, 3))):
         LinearRegression().fit(fit_X, y)
-        deadline = time.monotonic() + 10
-        while True:
-            left = [k for k in _scheduler_keys(client) if k.startswith("daskgd-")]
-            if not left or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        assert left == []
+        assert _daskgd_keys_left(client) == []
+
+
+def _daskgd_keys_left(client: Client, timeout: float = 10.0) -> list[str]:
+    """The daskgd keys still on the scheduler once released ones have had time to go."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = [k for k in _scheduler_keys(client) if k.startswith("daskgd-")]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+def _mixed_label_chunks() -> tuple[da.Array, da.Array]:
+    X = np.random.default_rng(3).standard_normal((400, 3))
+    y = np.array([1, "a"] * 200, dtype=object)  # refused by the check on the workers
+    return da.from_array(X, chunks=(100, 3)), da.from_array(y, chunks=100)
+
+
+@pytest.mark.parametrize("failure", ["summary", "worker"])
+def test_failed_placement_releases_what_it_placed(client: Client, failure: str) -> None:
+    """Bad dask data found by the validation pass (on the driver's summary or raised inside
+    a worker task) leaves none of the fit's chunks on the cluster, even while the caller
+    holds the exception (whose traceback references the placement)."""
+    if failure == "summary":
+        X = np.random.default_rng(3).standard_normal((400, 3))
+        X[250, 1] = np.nan
+        Xd, yd = da.from_array(X, chunks=(100, 3)), da.from_array(X.sum(axis=1), chunks=100)
+        est: Any = LinearRegression()
+    else:
+        Xd, yd = _mixed_label_chunks()
+        est = LogisticRegression()
+    with pytest.raises(ValueError) as caught:
+        est.fit(Xd, yd)
+    assert caught.value is not None  # the exception and its traceback are still alive here
+    assert _daskgd_keys_left(client) == []
 
 
 _NO_CLIENT_SCRIPT = textwrap.dedent("""
