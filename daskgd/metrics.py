@@ -42,6 +42,8 @@ from scipy.special import xlogy
 from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 
+from daskgd._data import dask_frame_values
+
 __all__ = [
     "accuracy_score",
     "d2_tweedie_score",
@@ -72,7 +74,13 @@ def _as_array(value: Any, name: str, ndims: tuple[int, ...]) -> Any:
     if isinstance(value, pd.DataFrame | pd.Series):
         value = value.to_numpy()
     elif type(value).__module__.startswith("dask") and hasattr(value, "to_dask_array"):
-        value = value.to_dask_array()
+        meta = value._meta
+        dtypes = list(meta.dtypes) if meta.ndim == 2 else [meta.dtype]
+        if all(pd.api.types.is_numeric_dtype(t) for t in dtypes):
+            # nullable (Float64, Int64, boolean) or mixed columns: float64, pd.NA as NaN
+            value = dask_frame_values(value)
+        else:
+            value = value.to_dask_array()
     if not isinstance(value, da.Array):
         value = np.asarray(value)
     if value.ndim == 2 and value.shape[1] == 1 and 1 in ndims and 2 not in ndims:
