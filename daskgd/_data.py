@@ -67,6 +67,8 @@ def _feature_dtype(dtype: np.dtype, where: str) -> np.dtype:
     """The float dtype features are kept in: float32 stays float32, the rest become float64."""
     if dtype.kind in "biuf":
         return feature_dtype(dtype)
+    if dtype.kind == "c":  # as scikit-learn's message for NumPy input (_numeric_array)
+        raise ValueError(f"Complex data not supported: {where} has dtype {dtype}.")
     raise ValueError(
         f"{where} must be numeric; got dtype {dtype}. Encode text or categorical features "
         "first (e.g. sklearn.preprocessing.OneHotEncoder or OrdinalEncoder)."

@@ -57,3 +57,21 @@ def test_metrics_on_nullable_dask_series_equal_sklearn() -> None:
         skm.r2_score(df.y.to_numpy(dtype=float), pred), rel=1e-12
     )
     assert dm.accuracy_score(ddf.c, ddf.c) == 1.0
+
+
+@pytest.mark.parametrize("kind", ["dask", "sparse", "dask-sparse"])
+def test_complex_x_gets_the_complex_message_for_every_container(kind: str) -> None:
+    """Complex X is refused with scikit-learn's message for dask and sparse input too, not
+    with the advice to encode text features."""
+    import dask.array as da
+    import scipy.sparse as sp
+
+    X = np.arange(12.0).reshape(6, 2) + 1j
+    if kind == "dask":
+        X = da.from_array(X, chunks=3)
+    elif kind == "sparse":
+        X = sp.csr_matrix(X)
+    else:
+        X = da.from_array(sp.csr_matrix(X), chunks=(3, -1), asarray=False)
+    with pytest.raises(ValueError, match=r"Complex data not supported.*\bX\b"):
+        LinearRegression().fit(X, np.arange(6.0))
