@@ -67,6 +67,8 @@ def _feature_dtype(dtype: np.dtype, where: str) -> np.dtype:
     """The float dtype features are kept in: float32 stays float32, the rest become float64."""
     if dtype.kind in "biuf":
         return feature_dtype(dtype)
+    if dtype.kind == "c":  # as scikit-learn's message for NumPy input (_numeric_array)
+        raise ValueError(f"Complex data not supported: {where} has dtype {dtype}.")
     raise ValueError(
         f"{where} must be numeric; got dtype {dtype}. Encode text or categorical features "
         "first (e.g. sklearn.preprocessing.OneHotEncoder or OrdinalEncoder)."
@@ -88,6 +90,21 @@ def _frame_to_numpy(frame: pd.DataFrame, name: str) -> np.ndarray:
     return frame.to_numpy(dtype=np.float64, na_value=np.nan) if frame.shape[1] else np.empty(
         (frame.shape[0], 0)
     )
+
+
+def dask_frame_values(frame: Any) -> da.Array:
+    """A numeric dask DataFrame or Series as a dask array of its values.
+
+    Columns of mixed, boolean or nullable dtypes (``Float64``, ``Int64``, ``boolean``) are
+    converted to float64 partition by partition, ``pd.NA`` becoming NaN (reported by the
+    validation pass), as ``_frame_to_numpy`` does for pandas input: ``to_dask_array`` alone
+    would give an object array. Frames of one NumPy dtype keep it (float32 stays float32).
+    """
+    meta = frame._meta
+    dtypes = list(meta.dtypes) if meta.ndim == 2 else [meta.dtype]
+    if len(set(dtypes)) > 1 or not all(isinstance(t, np.dtype) for t in dtypes):
+        frame = frame.astype(np.float64)
+    return frame.to_dask_array()
 
 
 def _feature_names(frame: Any) -> np.ndarray | None:
@@ -129,7 +146,7 @@ def check_X(X: Any, name: str = "X") -> tuple[Any, np.ndarray | None]:
             raise ValueError(f"{name} must be 2-D (n_samples, n_features); got a dask Series.")
         names = _feature_names(X)
         _frame_to_numpy(X._meta, name)  # dtype check on the empty meta frame
-        X = X.to_dask_array()
+        X = dask_frame_values(X)
     elif isinstance(X, pd.Series):
         raise ValueError(
             f"{name} must be 2-D (n_samples, n_features); got a pandas Series. "
@@ -221,7 +238,12 @@ def _check_vector(v: Any, name: str, numeric: bool) -> np.ndarray | da.Array:
         else:
             v = v.to_numpy()
     elif _is_dask_frame(v):
-        v = v.to_dask_array()
+        meta = v._meta
+        dtypes = list(meta.dtypes) if meta.ndim == 2 else [meta.dtype]
+        if numeric and all(pd.api.types.is_numeric_dtype(t) for t in dtypes):
+            v = dask_frame_values(v)
+        else:
+            v = v.to_dask_array()
     if isinstance(v, list | tuple) and not numeric:
         # np.asarray would turn [1, "a"] into strings: check the labels as they were given.
         check_labels(np.asarray(v, dtype=object).reshape(-1))

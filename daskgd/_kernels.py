@@ -769,10 +769,21 @@ def predict_linear(X: Any, coef: np.ndarray, intercept: np.ndarray) -> np.ndarra
     ``X`` is dense or scipy.sparse (any format; the product keeps it sparse). ``coef`` is
     (K, n_features) and ``intercept`` (K,); the result is a dense (n_rows,) when K == 1 and
     (n_rows, K) otherwise (used by ``map_blocks``).
+
+    Raises
+    ------
+    ValueError
+        If the block holds NaN or infinity (as the in-memory check does; a dask ``X`` is
+        only seen here, block by block). ``X`` is scanned only when a decision value is not
+        finite, so finite blocks cost nothing extra.
     """
     if not scipy.sparse.issparse(X):
         X = np.asarray(X, dtype=np.float64)  # a sparse product upcasts to float64 itself
     eta = np.asarray(X @ coef.T) + intercept
+    if not np.all(np.isfinite(eta)) and first_non_finite(
+        X.tocsr() if scipy.sparse.issparse(X) else X
+    ) is not None:
+        raise ValueError("Input X contains NaN or infinity.")
     return eta[:, 0] if coef.shape[0] == 1 else eta
 
 

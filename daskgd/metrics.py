@@ -42,6 +42,8 @@ from scipy.special import xlogy
 from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 
+from daskgd._data import dask_frame_values
+
 __all__ = [
     "accuracy_score",
     "d2_tweedie_score",
@@ -72,7 +74,13 @@ def _as_array(value: Any, name: str, ndims: tuple[int, ...]) -> Any:
     if isinstance(value, pd.DataFrame | pd.Series):
         value = value.to_numpy()
     elif type(value).__module__.startswith("dask") and hasattr(value, "to_dask_array"):
-        value = value.to_dask_array()
+        meta = value._meta
+        dtypes = list(meta.dtypes) if meta.ndim == 2 else [meta.dtype]
+        if all(pd.api.types.is_numeric_dtype(t) for t in dtypes):
+            # nullable (Float64, Int64, boolean) or mixed columns: float64, pd.NA as NaN
+            value = dask_frame_values(value)
+        else:
+            value = value.to_dask_array()
     if not isinstance(value, da.Array):
         value = np.asarray(value)
     if value.ndim == 2 and value.shape[1] == 1 and 1 in ndims and 2 not in ndims:
@@ -303,12 +311,17 @@ def _regression_moments(y_true: Any, y_pred: Any, sample_weight: Any) -> _Moment
     return stats
 
 
-def _weighted_mean(total: float, stats: _Moments) -> float:
-    if stats.weight == 0:
+def _check_weight_sum(weight: float) -> None:
+    """Raise scikit-learn's ``ValueError`` when the weights sum to zero (or there are no rows)."""
+    if weight == 0:
         raise ValueError(
             "Sample weights must contain at least one non-zero number (sample_weight sums to "
             "zero, or there are no samples)."
         )
+
+
+def _weighted_mean(total: float, stats: _Moments) -> float:
+    _check_weight_sum(stats.weight)
     return total / stats.weight
 
 
@@ -366,8 +379,14 @@ def r2_score(
     -------
     float
         NaN, with an ``UndefinedMetricWarning``, for fewer than two samples.
+
+    Raises
+    ------
+    ValueError
+        If the sample weights sum to zero or there are no samples, as scikit-learn.
     """
     stats = _regression_moments(y_true, y_pred, sample_weight)
+    _check_weight_sum(stats.weight)
     if stats.n < 2:
         warnings.warn(
             "R^2 score is not well-defined with less than two samples.", UndefinedMetricWarning,
@@ -453,17 +472,24 @@ def d2_tweedie_score(
     -------
     float
         NaN, with an ``UndefinedMetricWarning``, for fewer than two samples.
+
+    Raises
+    ------
+    ValueError
+        If the sample weights sum to zero or there are no samples, as scikit-learn.
     """
     if power not in (0, 1):
         raise ValueError(f"power must be 0 (normal) or 1 (Poisson) here; got {power!r}.")
     if power == 0:
         stats = _regression_moments(y_true, y_pred, sample_weight)
-        numerator, denominator, n = stats.sse, stats.m2, stats.n
+        numerator, denominator, n, weight = stats.sse, stats.m2, stats.n, stats.weight
     else:
         arrays = _regression_inputs(y_true, y_pred, sample_weight)
         poisson: _PoissonMoments = _reduce("poisson", _poisson_moments, _merge_poisson, arrays)
         _raise(poisson.problems)
         numerator, denominator, n = poisson.deviance, 2 * poisson.spread, poisson.n
+        weight = poisson.weight
+    _check_weight_sum(weight)
     if n < 2:
         warnings.warn("D^2 score is not well-defined with less than two samples.",
                       UndefinedMetricWarning, stacklevel=2)
