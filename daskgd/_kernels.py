@@ -459,36 +459,67 @@ def centred_gram(
     chunk, keeps the statistics exact for features with a large offset (no
     ``X'X - n mu mu'``).
 
-    A sparse X cannot be centred without filling it in, so its statistics are the
-    uncentred sums corrected with the means (see ``_sparse_centred_gram``). That trade
-    costs precision when a feature's mean is large against its spread: the correction
-    subtracts nearly equal numbers, and about ``log10(mean**2 / var)`` of the ~16 digits
-    of a float64 entry are lost. Sparse features are mostly zero, so their means are small
-    and the loss is usually nil.
+    A sparse X cannot be centred without filling it in. Its mostly non-zero columns are
+    centred exactly as dense columns (see ``_split_dense_columns``); the others use the
+    uncentred sums corrected with their means, which is exact enough because a column that
+    is mostly zero has a mean no larger than its spread.
     """
     yc = chunk.y - y_mean
     wy = yc if chunk.w is None else yc * chunk.w
     if scipy.sparse.issparse(chunk.X):
         X = chunk.X.astype(np.float64)
         w = np.ones(X.shape[0]) if chunk.w is None else chunk.w
-        return (
-            _sparse_centred_gram(X, w, x_mean), X.T @ wy - x_mean * wy.sum(), float(wy @ yc)
-        )
+        sparse, S, dense, Dc = _split_dense_columns(X, x_mean)
+        xy = np.empty(X.shape[1])
+        xy[sparse] = S.T @ wy - x_mean[sparse] * wy.sum()
+        xy[dense] = Dc.T @ wy
+        return _sparse_centred_gram(X, w, x_mean), xy, float(wy @ yc)
     Xc = chunk.X.astype(np.float64) - x_mean
     wX = Xc if chunk.w is None else Xc * chunk.w[:, None]
     return wX.T @ Xc, wX.T @ yc, float(wy @ yc)
 
 
-def _sparse_centred_gram(X: Any, w: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """``sum_i w_i (x_i - mean)(x_i - mean)'`` of a float64 CSR X, without densifying X.
+def _split_dense_columns(
+    X: Any, mean: np.ndarray
+) -> tuple[np.ndarray, Any, np.ndarray, np.ndarray]:
+    """The columns of a float64 CSR X: the mostly zero ones, and the others centred densely.
 
-    ``X' W X - s mean' - mean s' + (sum w) mean mean'`` with ``s = X' w``: shape (d, d).
+    Only a column stored mostly non-zero can have a mean large against its spread (a
+    column with a fraction ``p`` of non-zeros of size ``v`` has ``mean**2 / var`` about
+    ``p / (1 - p)``), e.g. a feature with a constant offset, and only there would
+    correcting uncentred sums with the mean cancel digits away. Densifying those columns
+    costs about what storing them sparsely does.
+
+    Returns ``(sparse index, X[:, sparse] as CSR, dense index, X[:, dense] - mean[dense])``.
     """
-    s = X.T @ w
-    cross = np.outer(s, mean)
-    return _dense_product(X.T, _scale_rows(X, w)) - cross - cross.T + w.sum() * np.outer(
-        mean, mean
+    counts = np.bincount(X.indices, minlength=X.shape[1])
+    dense = np.flatnonzero(2 * counts > X.shape[0])
+    sparse = np.flatnonzero(2 * counts <= X.shape[0])
+    centred = X[:, dense].toarray() - mean[dense] if dense.size else np.empty((X.shape[0], 0))
+    return sparse, X[:, sparse], dense, centred
+
+
+def _sparse_centred_gram(X: Any, w: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """``sum_i w_i (x_i - mean)(x_i - mean)'`` of a float64 CSR X, shape (d, d).
+
+    Mostly non-zero columns are centred exactly (``_split_dense_columns``); for the sparse
+    block ``S' W S - s m' - m s' + (sum w) m m'`` with ``s = S' w``, and the cross block
+    ``S' W Dc - m (w' Dc)``.
+    """
+    sparse, S, dense, Dc = _split_dense_columns(X, mean)
+    m = mean[sparse]
+    s = S.T @ w
+    cross = np.outer(s, m)
+    G = np.empty((X.shape[1], X.shape[1]))
+    G[np.ix_(sparse, sparse)] = (
+        _dense_product(S.T, _scale_rows(S, w)) - cross - cross.T + w.sum() * np.outer(m, m)
     )
+    wD = Dc * w[:, None]
+    G[np.ix_(dense, dense)] = wD.T @ Dc
+    between = np.asarray(S.T @ wD) - np.outer(m, wD.sum(axis=0))
+    G[np.ix_(sparse, dense)] = between
+    G[np.ix_(dense, sparse)] = between.T
+    return G
 
 
 @float64_blocks
