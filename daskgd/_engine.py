@@ -1,10 +1,11 @@
 """The only module that talks to dask during a fit.
 
 ``Engine`` places the row chunks on the cluster once (scattered from NumPy input, persisted
-from dask input), groups them by the worker that holds them and answers the solvers' oracle
-calls with **one round of tasks per call: one task per worker**. Each task loops over its
-worker's chunks (``_kernels.run_group``) and returns per-chunk partial sums, which the driver
-adds in chunk order, so results do not depend on where chunks live.
+from dask input) as **one shard per worker** (a future holding the chunks that worker
+holds) and answers the solvers' oracle calls with **one round of tasks per call: one task
+per shard**. Each task loops over its shard's chunks (``_kernels.run_shard``) and returns
+per-chunk results, or for sums its partial sums over a fixed summation tree of the chunks,
+which the driver completes; so results do not depend on where chunks live.
 
 A call that fails because a worker died is retried after the lost chunks are re-placed
 (re-sent from the driver for NumPy input, recomputed from the graph for dask input): tasks
@@ -134,32 +135,47 @@ def _local_cluster() -> LocalCluster:
 
 
 class Engine:
-    """Row chunks placed on a cluster, and the one-task-per-worker map-reduce over them.
+    """Row chunks placed on a cluster as one shard per worker, and the map-reduce over them.
 
     Parameters
     ----------
     client : distributed.Client
-    chunks : list of Future
-        One future per row chunk, each holding a ``_kernels.Chunk``.
-    replace : callable
-        ``replace(i)`` returns a new future for chunk ``i`` after it was lost.
+    shards : list of Future
+        Each holds a ``_kernels.Shard``: the chunks one worker holds, with their chunk ids.
+    shard_ids : list of list of int
+        The chunk ids of each shard; together ``0 .. n_chunks - 1``.
+    holders : list of str or None
+        The worker each shard was sent to (None: let the scheduler choose). Tasks go there
+        without waiting for the shards: placement and the first calls are one stream of
+        tasks.
+    rebuild : callable
+        ``rebuild(s)`` returns a new future for shard ``s`` after it was lost.
+    token : str
+        Unique to the fit; part of every task key.
+    keepalive : sequence
+        Dask collections whose graphs re-create lost chunks.
     """
 
     def __init__(
-        self, client: Client, chunks: list[Future], replace: Callable[[int], Future],
-        token: str, keepalive: Sequence[Any] = (),
+        self, client: Client, shards: list[Future], shard_ids: list[list[int]],
+        holders: list[str | None], rebuild: Callable[[int], Future], token: str,
+        keepalive: Sequence[Any] = (),
     ) -> None:
         self.client = client
-        self.chunks = chunks
-        self._replace = replace
+        self.shards = shards
+        self.shard_ids = shard_ids
+        self._rebuild = rebuild
         self.token = token
-        self._keepalive = list(keepalive)  # dask collections whose graphs re-create chunks
+        self._keepalive = list(keepalive)
         self._calls = itertools.count()
         self.n_passes = 0.0
         self.n_calls = 0
         self.max_retries = 5
-        self.groups: dict[str, list[int]] = {}
-        self._regroup()
+        self.holders = holders
+
+    @property
+    def n_chunks(self) -> int:
+        return sum(len(ids) for ids in self.shard_ids)
 
     # ------------------------------------------------------------------ placement
 
@@ -209,21 +225,27 @@ class Engine:
             if factors is not None:
                 summary = _resummarise([_kernels.chunk_stats(whole, True)], summary.classes)
         n = X.shape[0]
-        n_workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
-        n_chunks = max(n_workers, math.ceil(_kernels.nbytes(X) / NUMPY_CHUNK_BYTES))
-        n_chunks = min(n, n_workers * math.ceil(n_chunks / n_workers))
+        workers = sorted(client.scheduler_info(n_workers=-1)["workers"]) or [None]
+        n_chunks = max(len(workers), math.ceil(_kernels.nbytes(X) / NUMPY_CHUNK_BYTES))
+        n_chunks = min(n, len(workers) * math.ceil(n_chunks / len(workers)))
         bounds = np.linspace(0, n, n_chunks + 1).astype(int)
         local = [
             Chunk(whole.X[a:b], whole.y[a:b], None if whole.w is None else whole.w[a:b])
             for a, b in itertools.pairwise(bounds)
         ]
         summary.chunk_sizes = tuple(int(b - a) for a, b in itertools.pairwise(bounds))
-        futures = client.scatter(local, hash=False)
+        # Contiguous runs of chunks, one run per worker: each worker sends few partial sums.
+        shard_ids = [ids.tolist() for ids in np.array_split(np.arange(n_chunks), len(workers))]
+        shard_ids = [ids for ids in shard_ids if ids]
 
-        def replace(i: int) -> Future:
-            return client.scatter([local[i]], hash=False)[0]
+        def rebuild(s: int, worker: str | None = None) -> Future:
+            shard = _kernels.Shard(tuple(shard_ids[s]), tuple(local[i] for i in shard_ids[s]))
+            return client.scatter([shard], workers=None if worker is None else [worker],
+                                  hash=False)[0]
 
-        return cls(client, futures, replace, token), summary
+        holders = [workers[s % len(workers)] for s in range(len(shard_ids))]
+        shards = [rebuild(s, holder) for s, holder in enumerate(holders)]
+        return cls(client, shards, shard_ids, holders, rebuild, token), summary
 
     @classmethod
     def _place_dask(
@@ -233,38 +255,41 @@ class Engine:
         shuffle_seed: int | None = None,
     ) -> tuple[Engine, DataSummary]:
         X, y, w = _align_rows(client, _whole_rows(data.X), data.y, data.sample_weight)
-        n_blocks = X.numblocks[0]
-        x_blocks, y_blocks = _block_futures(X), _block_futures(y)
-        w_blocks: list[Future | None] = [None] * n_blocks
-        if w is not None:
-            w_blocks[:] = _block_futures(w)
-        # Filled in once the validation pass has found them: (classes, class factors).
+        blocks = _Blocks(client, X, y, w)
+        # Filled in once the validation pass has found them: the blocks kept (non-empty),
+        # and the label encoding (classes, class factors).
+        kept: list[int] = list(range(blocks.n))
         encoding: list[tuple[np.ndarray, np.ndarray | None]] = []
+        calls = itertools.count()
 
-        def build(block: int) -> Future:
-            # Pure tasks over the persisted blocks: a lost chunk is recomputed from them.
-            key = f"daskgd-chunk-{token}-{block}-{uuid.uuid4().hex[:8]}"
-            chunk = client.submit(
-                _kernels.make_chunk, x_blocks[block], y_blocks[block], w_blocks[block],
-                key=key, pure=False,
+        def build(ids: list[int]) -> Future:
+            # Pure tasks over the persisted blocks: a lost shard is recomputed from them.
+            key = f"daskgd-place-{token}-{next(calls)}"
+            source = [kept[i] for i in ids]
+            holder = blocks.holder(source)
+            shard = client.submit(
+                _kernels.make_shard, ids, *blocks.futures(source), key=key, pure=False,
+                **_near(holder),
             )
             if encoding:
-                chunk = client.submit(
-                    _kernels.encode_labels, chunk, *encoding[0], key=key + "-codes",
-                    pure=False,
+                shard = client.submit(
+                    _kernels.encode_shard, shard, ids, [True] * len(ids), *encoding[0],
+                    key=key + "-codes", pure=False,
                 )
-            return chunk
+            return shard
 
-        blocks = list(range(n_blocks))
-        engine = cls(client, [build(b) for b in blocks], lambda i: build(blocks[i]), token,
-                     keepalive=[X, y, w])
+        shard_ids = blocks.by_holder(kept)
+        engine = cls(client, [build(ids) for ids in shard_ids], shard_ids,
+                     [blocks.holder(ids) for ids in shard_ids],
+                     lambda s: build(engine.shard_ids[s]), token, keepalive=[X, y, w])
         try:
-            stats = engine.map(_kernels.chunk_stats_kernel, (classify,), name="validate", passes=1)
+            stats = engine.map(_kernels.chunk_stats_kernel, (classify,), name="validate",
+                               passes=1)
             summary = summarise(stats, classify)
             check(summary)
             # Empty blocks (e.g. filtered DataFrame partitions) take no part in the fit.
-            blocks[:] = [b for b in blocks if stats[b].n_rows > 0]
-            summary.chunk_sizes = tuple(stats[b].n_rows for b in blocks)
+            kept[:] = [b for b in range(blocks.n) if stats[b].n_rows > 0]
+            summary.chunk_sizes = tuple(stats[b].n_rows for b in kept)
             factors = None
             if classify:
                 assert summary.classes is not None
@@ -273,22 +298,18 @@ class Engine:
             if shuffle_seed is not None:
                 # Validated as given (errors name the user's rows); the shuffled blocks replace
                 # the original ones, which the graph still re-creates a lost block from.
-                X, y, w = _shuffled_rows(client, X, y, w, len(blocks), shuffle_seed)
-                x_blocks[:], y_blocks[:] = _block_futures(X), _block_futures(y)
-                w_blocks[:] = [None] * len(blocks) if w is None else _block_futures(w)
-                blocks[:] = range(len(blocks))
+                X, y, w = _shuffled_rows(client, X, y, w, len(kept), shuffle_seed)
+                blocks = _Blocks(client, X, y, w)
+                kept[:] = range(blocks.n)
                 summary.chunk_sizes = tuple(int(c) for c in X.chunks[0])
                 engine._keepalive = [X, y, w]
-            if classify or shuffle_seed is not None:
-                old = engine.chunks
-                engine.chunks = [build(b) for b in blocks]
-                client.cancel(old)
-            else:
-                engine.chunks = [engine.chunks[b] for b in blocks]
-            engine._regroup()
+                engine._replace_shards(blocks.by_holder(kept), build, blocks.holder)
+            elif classify or len(kept) < blocks.n:
+                engine._reencode(kept, encoding[0] if encoding else (None, None))
             if factors is not None:
                 assert summary.classes is not None
-                stats = engine.map(_kernels.chunk_stats_kernel, (True,), name="validate", passes=1)
+                stats = engine.map(_kernels.chunk_stats_kernel, (True,), name="validate",
+                                   passes=1)
                 summary = _resummarise(stats, summary.classes)
             return engine, summary
         except BaseException:
@@ -297,24 +318,57 @@ class Engine:
             engine.close()
             raise
 
+    def _replace_shards(
+        self, shard_ids: list[list[int]], build: Callable[[list[int]], Future],
+        holder: Callable[[list[int]], str | None],
+    ) -> None:
+        old = self.shards
+        self.shard_ids = shard_ids
+        self.shards = [build(ids) for ids in shard_ids]
+        self.holders = [holder(ids) for ids in shard_ids]
+        self.client.cancel(old)
+
+    def _reencode(
+        self, kept: list[int], encoding: tuple[np.ndarray | None, np.ndarray | None]
+    ) -> None:
+        """Drop the chunks not ``kept``, renumber the rest and encode their labels, in place
+        on the workers (one task per shard)."""
+        position = {chunk: i for i, chunk in enumerate(kept)}
+        old, new_ids, tasks, holders = self.shards, [], [], []
+        for s, ids in enumerate(self.shard_ids):
+            keep = [i in position for i in ids]
+            new = [position[i] for i in ids if i in position]
+            if not new:
+                continue  # a shard of empty blocks only
+            new_ids.append(new)
+            holders.append(self.holders[s])
+            tasks.append(self.client.submit(
+                _kernels.encode_shard, old[s], new, keep, *encoding,
+                key=f"daskgd-place-{self.token}-codes-{s}", pure=False,
+                **_near(self.holders[s]),
+            ))
+        # The old shards are released, not cancelled: the new ones are computed from them.
+        self.shards, self.shard_ids, self.holders = tasks, new_ids, holders
+        del old
+
     def close(self) -> None:
         """Release everything this fit placed on the cluster."""
-        futures = list(self.chunks)
-        self.chunks = []
+        futures = list(self.shards)
+        self.shards = []
         self._keepalive = []
         with contextlib.suppress(Exception):
             self.client.cancel(futures)
 
-    # ------------------------------------------------------------------ grouping, recovery
+    # ------------------------------------------------------------------ location, recovery
 
-    def _regroup(self) -> None:
-        wait(self.chunks)
-        who_has = self.client.who_has(self.chunks)
-        groups: dict[str, list[int]] = {}
-        for i, future in enumerate(self.chunks):
-            holders = who_has.get(future.key) or ("any",)
-            groups.setdefault(sorted(holders)[0], []).append(i)
-        self.groups = groups
+    def _locate(self) -> None:
+        """Wait for the shards and learn which worker holds each."""
+        wait(self.shards)
+        who_has = self.client.who_has(self.shards)
+        self.holders = [
+            sorted(holders)[0] if (holders := who_has.get(f.key)) else None
+            for f in self.shards
+        ]
 
     def _recover(self, error: BaseException, attempt: int) -> None:
         logger.warning(
@@ -326,10 +380,10 @@ class Engine:
             if time.monotonic() > deadline:
                 raise RuntimeError("daskgd: no workers left in the cluster for 60 s") from error
             time.sleep(0.2)
-        for i, future in enumerate(self.chunks):
+        for s, future in enumerate(self.shards):
             if future.status in ("cancelled", "lost", "error"):
-                self.chunks[i] = self._replace(i)
-        self._regroup()
+                self.shards[s] = self._rebuild(s)
+        self._locate()
 
     # ------------------------------------------------------------------ map-reduce
 
@@ -337,15 +391,38 @@ class Engine:
         self, kernel: Callable[..., Any], args: tuple, *, name: str, passes: float,
         pass_chunk_id: bool = False,
     ) -> list[Any]:
-        """Run ``kernel`` on every chunk, one task per worker; the per-chunk results in order.
+        """Run ``kernel`` on every chunk, one task per shard; the per-chunk results in order.
 
         ``name`` names the tasks (``daskgd-<name>``) in the dashboard; ``passes`` is how many
         reads of X the call makes, for the fit's record. A call that fails because the
         cluster lost a worker is retried after the lost chunks are re-placed.
         """
+        per_shard = self._call(kernel, args, name, passes, pass_chunk_id, tree=False)
+        results: list[Any] = [None] * self.n_chunks
+        for ids, shard_results in zip(self.shard_ids, per_shard):
+            for i, r in zip(ids, shard_results):
+                results[i] = r
+        return results
+
+    def reduce(
+        self, kernel: Callable[..., Any], args: tuple, *, name: str, passes: float,
+        pass_chunk_id: bool = False,
+    ) -> Any:
+        """The sum over all chunks of ``kernel``'s results, added on the workers as far as
+        each can (``_kernels.tree_partials``): the same to the last bit wherever chunks
+        live."""
+        partials: dict[tuple[int, int], Any] = {}
+        for shard_partials in self._call(kernel, args, name, passes, pass_chunk_id, tree=True):
+            partials.update(shard_partials)
+        return _kernels.tree_total(partials, self.n_chunks)
+
+    def _call(
+        self, kernel: Callable[..., Any], args: tuple, name: str, passes: float,
+        pass_chunk_id: bool, tree: bool,
+    ) -> list[Any]:
         for attempt in itertools.count(1):
             try:
-                results = self._map_once(kernel, args, name, pass_chunk_id)
+                results = self._call_once(kernel, args, name, pass_chunk_id, tree)
             except _LOST as error:
                 if attempt > self.max_retries:
                     raise
@@ -356,37 +433,58 @@ class Engine:
             return results
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _map_once(
-        self, kernel: Callable[..., Any], args: tuple, name: str, pass_chunk_id: bool
+    def _call_once(
+        self, kernel: Callable[..., Any], args: tuple, name: str, pass_chunk_id: bool,
+        tree: bool,
     ) -> list[Any]:
         call = next(self._calls)
+        n_chunks = self.n_chunks if tree else None
         tasks = [
             self.client.submit(
-                _kernels.run_group, kernel, ids, [self.chunks[i] for i in ids], args,
-                pass_chunk_id,
-                key=f"daskgd-{name}-{self.token}-{call}-{g}",
-                # "any": a chunk with no holder (lost, or its task failed); the scheduler
-                # then places the task, and a failed chunk raises its own error on gather.
-                workers=None if worker == "any" else [worker],
-                allow_other_workers=worker != "any", pure=False,
+                _kernels.run_shard, kernel, shard, args, pass_chunk_id, n_chunks,
+                key=f"daskgd-{name}-{self.token}-{call}-{s}",
+                # Where the shard is; None: no holder (lost, or its task failed), so the
+                # scheduler places the task and a failed shard raises its error on gather.
+                **_near(holder), pure=False,
             )
-            for g, (worker, ids) in enumerate(self.groups.items())
+            for s, (shard, holder) in enumerate(zip(self.shards, self.holders))
         ]
-        per_group = self.client.gather(tasks, direct=True)
-        results: list[Any] = [None] * len(self.chunks)
-        for ids, group_results in zip(self.groups.values(), per_group):
-            for i, r in zip(ids, group_results):
-                results[i] = r
-        return results
+        return self.client.gather(tasks, direct=True)
 
-    def reduce(
-        self, kernel: Callable[..., Any], args: tuple, *, name: str, passes: float,
-        pass_chunk_id: bool = False,
-    ) -> Any:
-        """``map``, then the sum of the per-chunk results in chunk order."""
-        return _kernels.add_results(
-            self.map(kernel, args, name=name, passes=passes, pass_chunk_id=pass_chunk_id)
-        )
+
+def _near(worker: str | None) -> dict[str, Any]:
+    """``submit`` arguments that run a task on ``worker`` if it can (anywhere if None)."""
+    if worker is None:
+        return {}
+    return {"workers": [worker], "allow_other_workers": True}
+
+
+class _Blocks:
+    """The persisted row blocks of X, y and w, and the workers that hold them."""
+
+    def __init__(self, client: Client, X: da.Array, y: da.Array, w: da.Array | None) -> None:
+        self.n = X.numblocks[0]
+        self._x, self._y = _block_futures(X), _block_futures(y)
+        self._w: list[Future | None] = [None] * self.n if w is None else list(_block_futures(w))
+        wait(self._x)
+        who_has = client.who_has(self._x)
+        self._holders = [min(who_has.get(f.key) or ["?"]) for f in self._x]
+
+    def futures(self, blocks: Sequence[int]) -> tuple[list[Any], list[Any], list[Any]]:
+        return ([self._x[b] for b in blocks], [self._y[b] for b in blocks],
+                [self._w[b] for b in blocks])
+
+    def holder(self, blocks: Sequence[int]) -> str | None:
+        """The worker holding most of these blocks (None if none is known)."""
+        known = [self._holders[b] for b in blocks if self._holders[b] != "?"]
+        return max(sorted(set(known)), key=known.count) if known else None
+
+    def by_holder(self, kept: Sequence[int]) -> list[list[int]]:
+        """Positions in ``kept`` grouped by the worker holding each block (in order)."""
+        groups: dict[str, list[int]] = {}
+        for position, block in enumerate(kept):
+            groups.setdefault(self._holders[block], []).append(position)
+        return list(groups.values())
 
 
 def row_permutation(n: int, seed: int) -> np.ndarray:

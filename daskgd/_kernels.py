@@ -1,10 +1,11 @@
 """Per-chunk NumPy code run inside the engine's tasks. No dask here.
 
-Every kernel takes one row chunk and returns *additive* partial results: the engine adds them
-up across chunks in a fixed (chunk) order, so the total does not depend on which worker held
-which chunk. Every product and sum is computed in float64 even when X is float32: the
-oracle kernels are wrapped by ``float64_blocks``, which keeps a float32 X float32 in memory
-and converts it to float64 a cache-sized block of rows at a time.
+Every kernel takes one row chunk and returns *additive* partial results: the engine adds
+them up over a fixed summation tree of the chunks (``tree_partials``), so the total does not
+depend on which worker held which chunk. Every product and sum is computed in float64 even
+when X is float32: the oracle kernels are wrapped by ``row_blocks``, which runs them a
+cache-sized block of rows at a time (X read from memory once per pass) and keeps a float32 X
+float32 in memory, converting one block at a time to float64.
 
 X is a dense C-contiguous array or a ``scipy.sparse.csr_array``; the kernels keep a sparse X
 sparse (products with it, never a dense copy of it). The helpers ``_scale_rows``,
@@ -13,13 +14,16 @@ sparse (products with it, never a dense copy of it). The helpers ``_scale_rows``
 
 from __future__ import annotations
 
+import bisect
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse
+import threadpoolctl
 
 from daskgd.losses import Loss
 from daskgd.penalties import ElasticNet
@@ -267,6 +271,21 @@ def _dense_product(A: Any, B: Any) -> np.ndarray:
     return out.toarray() if scipy.sparse.issparse(out) else out
 
 
+def _weighted_gram(X: Any, D: np.ndarray, XD: Any) -> np.ndarray:
+    """``X' diag(D) X`` (d, d) float64, given ``XD = diag(D) X``.
+
+    For a dense float64 X and ``D >= 0`` (the Hessian weights of convex losses) BLAS's
+    symmetric rank-k update on ``diag(sqrt(D)) X`` computes one triangle: half the
+    arithmetic of the general product.
+    """
+    if scipy.sparse.issparse(X) or X.dtype != np.float64 or not (D >= 0).all():
+        return _dense_product(X.T, XD)
+    root = X * np.sqrt(D)[:, None]
+    # root.T is a Fortran-ordered view: BLAS reads it without a copy.
+    upper = scipy.linalg.blas.dsyrk(1.0, root.T, trans=0)
+    return np.triu(upper) + np.triu(upper, 1).T
+
+
 def encode_labels(
     chunk: Chunk, classes: np.ndarray, factors: np.ndarray | None = None
 ) -> Chunk:
@@ -284,44 +303,51 @@ def encode_labels(
 
 # ---------------------------------------------------------------- float64 arithmetic on float32 X
 
-#: Bytes of the float64 copy of one block of rows when a float32 chunk is computed in float64:
-#: small enough to stay in cache between the products that read it.
-FLOAT64_BLOCK_BYTES = 4 * 2**20
+#: Bytes of one block of rows of a dense X in a fused kernel: small enough that the block
+#: stays in a core's cache between the products that read it (``X @ B``, then ``X' g``), so
+#: X is read from memory once per pass. A float32 block is converted to float64 first.
+BLOCK_BYTES = 2 * 2**20
 
 
 def add_results(results: Sequence[Any]) -> Any:
     """Elementwise sum of additive kernel results (numbers, arrays or tuples of them), in order."""
     total = results[0]
     for r in results[1:]:
-        if isinstance(total, tuple):
-            total = tuple(a + b for a, b in zip(total, r))
-        else:
-            total = total + r
+        total = _add(total, r)
     return total
 
 
-def float64_blocks(kernel: Callable[..., Any]) -> Callable[..., Any]:
-    """Run an additive kernel on a float32 chunk in float64, a block of rows at a time.
+def _block_rows(X: Any) -> int:
+    """Rows per block of a dense X: a multiple of 8, so that every block of an aligned
+    chunk starts on an ``ALIGNMENT``-byte boundary (rounding independent of the block)."""
+    row_bytes = 8 * max(X.shape[1], 1)  # float64 bytes, also for a float32 X
+    return max(8, BLOCK_BYTES // row_bytes // 8 * 8)
 
-    A float32 X keeps half the memory and memory traffic of float64, but BLAS products of
-    float32 operands also *accumulate* in float32 (about 7 digits, lost over long sums).
-    The wrapped kernel sees float64 copies of blocks of ``FLOAT64_BLOCK_BYTES`` and the
-    block results are added in float64, so a float32 chunk gives the sums of its float64
-    upcast (to rounding) without a float64 copy of the whole chunk. Float64 chunks are
-    passed through unchanged (one block).
+
+def row_blocks(kernel: Callable[..., Any]) -> Callable[..., Any]:
+    """Run an additive kernel on a dense chunk a cache-sized block of rows at a time.
+
+    Each block is read from memory once for all the products the kernel makes with it,
+    and the block results are added in float64, in order. A float32 X keeps half the
+    memory and traffic of float64, but BLAS products of float32 operands also
+    *accumulate* in float32 (about 7 digits, lost over long sums): its blocks are
+    converted to float64 before the kernel sees them, so a float32 chunk gives the sums
+    of its float64 upcast (to rounding) without a float64 copy of the whole chunk.
+    A sparse float64 chunk is passed through whole; a sparse float32 one in blocks.
     """
 
     @functools.wraps(kernel)
-    def in_float64(chunk: Chunk, *args: Any) -> Any:
+    def blocked(chunk: Chunk, *args: Any) -> Any:
         X = chunk.X
-        if X.dtype != np.float32:
+        sparse = scipy.sparse.issparse(X)
+        n = X.shape[0]
+        rows = _block_rows(X)
+        if (sparse and X.dtype != np.float32) or (n <= rows and X.dtype == np.float64):
             return kernel(chunk, *args)
-        n, d = X.shape
-        rows = max(1, FLOAT64_BLOCK_BYTES // (8 * max(d, 1)))
         return add_results([
             kernel(
                 Chunk(
-                    X[start : start + rows].astype(np.float64),
+                    X[start : start + rows].astype(np.float64, copy=False),
                     chunk.y[start : start + rows],
                     None if chunk.w is None else chunk.w[start : start + rows],
                 ),
@@ -330,7 +356,7 @@ def float64_blocks(kernel: Callable[..., Any]) -> Callable[..., Any]:
             for start in range(0, max(n, 1), rows)
         ])
 
-    return in_float64
+    return blocked
 
 
 # ---------------------------------------------------------------- oracle kernels
@@ -357,7 +383,7 @@ def _as_columns(values: np.ndarray) -> np.ndarray:
     return values[:, None] if values.ndim == 1 else values
 
 
-@float64_blocks
+@row_blocks
 def loss_grad(
     chunk: Chunk, loss: Loss, B: np.ndarray, b: np.ndarray
 ) -> tuple[float, np.ndarray, np.ndarray]:
@@ -377,7 +403,7 @@ def loss_grad(
     )
 
 
-@float64_blocks
+@row_blocks
 def loss_grad_hess(
     chunk: Chunk, loss: Loss, B: np.ndarray, b: np.ndarray
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
@@ -404,7 +430,8 @@ def loss_grad_hess(
             D = hessian[:, a, c]
             XD = _scale_rows(X, D.astype(X.dtype, copy=False))
             block = np.empty((d + 1, d + 1))
-            block[:d, :d] = _dense_product(X.T, XD)
+            block[:d, :d] = (_weighted_gram(X, D, XD) if a == c
+                             else _dense_product(X.T, XD))
             block[:d, d] = block[d, :d] = _column_sums(XD)
             block[d, d] = D.sum(dtype=np.float64)
             H[:, a, :, c] = block
@@ -418,7 +445,7 @@ def loss_grad_hess(
     )
 
 
-@float64_blocks
+@row_blocks
 def loss_grads_on_line(
     chunk: Chunk, loss: Loss, start: tuple[np.ndarray, np.ndarray],
     end: tuple[np.ndarray, np.ndarray], fractions: np.ndarray,
@@ -448,7 +475,7 @@ def loss_grads_on_line(
     return losses, grad_B, gradients.sum(axis=0)
 
 
-@float64_blocks
+@row_blocks
 def centred_gram(
     chunk: Chunk, x_mean: np.ndarray, y_mean: float
 ) -> tuple[np.ndarray, np.ndarray, float]:
@@ -522,7 +549,7 @@ def _sparse_centred_gram(X: Any, w: np.ndarray, mean: np.ndarray) -> np.ndarray:
     return G
 
 
-@float64_blocks
+@row_blocks
 def line_losses(
     chunk: Chunk, loss: Loss, start: tuple[np.ndarray, np.ndarray],
     end: tuple[np.ndarray, np.ndarray], fractions: np.ndarray,
@@ -818,21 +845,119 @@ def predict_linear(X: Any, coef: np.ndarray, intercept: np.ndarray) -> np.ndarra
     return eta[:, 0] if coef.shape[0] == 1 else eta
 
 
-# ---------------------------------------------------------------- the per-worker task
+# ---------------------------------------------------------------- shards: what one task holds
 
 
-def run_group(
-    kernel: Callable[..., Any], chunk_ids: Sequence[int], chunks: Sequence[Chunk], args: tuple,
-    pass_chunk_id: bool = False,
-) -> list[Any]:
-    """Run ``kernel`` over the chunks one worker holds; their results, in order.
+class Shard(NamedTuple):
+    """The chunks one worker holds for a fit, with their chunk ids (positions in the fit).
+
+    One future per shard keeps the engine's per-call work (tasks, dependencies, messages)
+    proportional to the number of workers, not of chunks.
+    """
+
+    ids: tuple[int, ...]
+    chunks: tuple[Chunk, ...]
+
+
+def make_shard(
+    ids: Sequence[int], X: Sequence[Any], y: Sequence[np.ndarray],
+    w: Sequence[np.ndarray | None],
+) -> Shard:
+    """A shard from the row blocks of X, y and w (``make_chunk`` on each)."""
+    return Shard(tuple(ids), tuple(make_chunk(*block) for block in zip(X, y, w)))
+
+
+def encode_shard(
+    shard: Shard, ids: Sequence[int], keep: Sequence[bool], classes: np.ndarray | None,
+    factors: np.ndarray | None,
+) -> Shard:
+    """The shard's chunks with ``keep``, renumbered ``ids``, labels encoded when ``classes``."""
+    chunks = [c for c, k in zip(shard.chunks, keep) if k]
+    if classes is not None:
+        chunks = [encode_labels(c, classes, factors) for c in chunks]
+    return Shard(tuple(ids), tuple(chunks))
+
+
+@functools.cache
+def _blas_threads() -> threadpoolctl.ThreadpoolController:
+    return threadpoolctl.ThreadpoolController()
+
+
+def run_shard(
+    kernel: Callable[..., Any], shard: Shard, args: tuple, pass_chunk_id: bool,
+    n_chunks: int | None,
+) -> Any:
+    """Run ``kernel`` over a shard's chunks, in chunk order.
 
     With ``pass_chunk_id`` the kernel is called as ``kernel(chunk, chunk_id, *args)`` (for
-    per-chunk random streams), else as ``kernel(chunk, *args)``.
+    per-chunk random streams), else as ``kernel(chunk, *args)``. Returns the per-chunk
+    results, or, given the fit's ``n_chunks``, their partial sums over the summation tree
+    (``tree_partials``).
     """
-    if pass_chunk_id:
-        return [kernel(c, i, *args) for i, c in zip(chunk_ids, chunks)]
-    return [kernel(c, *args) for c in chunks]
+    # One BLAS thread per task, as dask's nannies set for worker processes: workers already
+    # use every core, and threaded workers (LocalCluster(processes=False)) would otherwise
+    # run cores x cores BLAS threads.
+    with _blas_threads().limit(limits=1, user_api="blas"):
+        if pass_chunk_id:
+            results = [kernel(c, i, *args) for i, c in zip(shard.ids, shard.chunks)]
+        else:
+            results = [kernel(c, *args) for c in shard.chunks]
+    if n_chunks is None:
+        return results
+    return tree_partials(shard.ids, results, n_chunks)
+
+
+# ---------------------------------------------------------------- the summation tree
+#
+# Sums over chunks follow one fixed binary tree over the chunk ids 0..n-1 (node [lo, hi)
+# = node [lo, mid) + node [mid, hi), mid = (lo + hi) // 2). A worker adds up every node
+# whose chunks it holds all of and sends only those; the driver adds the rest of the tree.
+# Every node is computed the same way wherever it is computed, so the total is the same to
+# the last bit whichever worker holds which chunk, and a worker holding a contiguous run
+# of chunks sends O(log n) partial sums instead of one result per chunk.
+
+
+def _add(a: Any, b: Any) -> Any:
+    return tuple(x + y for x, y in zip(a, b)) if isinstance(a, tuple) else a + b
+
+
+def tree_partials(ids: Sequence[int], results: Sequence[Any], n: int) -> dict[tuple[int, int], Any]:
+    """Sums of the largest tree nodes whose chunks are all among ``ids``."""
+    held = dict(zip(ids, results))
+    ordered = sorted(held)
+    partials: dict[tuple[int, int], Any] = {}
+
+    def node_sum(lo: int, hi: int) -> Any:
+        if hi - lo == 1:
+            return held[lo]
+        mid = (lo + hi) // 2
+        return _add(node_sum(lo, mid), node_sum(mid, hi))
+
+    def visit(lo: int, hi: int) -> None:
+        count = bisect.bisect_left(ordered, hi) - bisect.bisect_left(ordered, lo)
+        if count == hi - lo:
+            partials[lo, hi] = node_sum(lo, hi)
+        elif count:
+            mid = (lo + hi) // 2
+            visit(lo, mid)
+            visit(mid, hi)
+
+    visit(0, n)
+    return partials
+
+
+def tree_total(partials: dict[tuple[int, int], Any], n: int) -> Any:
+    """The sum over all ``n`` chunks from the partial sums of every worker."""
+
+    def node(lo: int, hi: int) -> Any:
+        if (lo, hi) in partials:
+            return partials[lo, hi]
+        if hi - lo == 1:
+            raise KeyError(f"no result for chunk {lo}")
+        mid = (lo + hi) // 2
+        return _add(node(lo, mid), node(mid, hi))
+
+    return node(0, n)
 
 
 def chunk_stats_kernel(chunk: Chunk, classify: bool) -> ChunkStats:

@@ -2,7 +2,7 @@
 boolean features as float64.
 
 A float32 X is placed as float32 (half the memory) but every oracle sum is computed in
-float64 (``_kernels.float64_blocks``), so a fit on float32 data equals the fit on its
+float64 (``_kernels.row_blocks``), so a fit on float32 data equals the fit on its
 float64 upcast to solver tolerance, not to float32's seven digits.
 """
 
@@ -97,32 +97,48 @@ def test_float32_chunks_stay_float32_on_the_workers(client: Client, container: s
         summary = summarise([stats], classify=False)
     engine, _ = Engine.place(client, data, classify=False, summary=summary)
     try:
-        dtypes = client.gather([client.submit(lambda c: c.X.dtype, f) for f in engine.chunks])
+        dtypes = {
+            dtype for shard in client.gather(
+                [client.submit(lambda s: [c.X.dtype for c in s.chunks], f)
+                 for f in engine.shards])
+            for dtype in shard
+        }
     finally:
         engine.close()
     assert set(dtypes) == {np.dtype(np.float32)}
 
 
-def test_float64_blocks_equal_the_float64_kernel() -> None:
-    """The block-wise float64 computation of a float32 chunk gives the sums of its upcast,
-    also when the chunk spans several blocks, and for an empty chunk."""
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_blocks_equal_the_whole_float64_kernel(
+    dtype: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The block-wise computation of a chunk (float32 blocks upcast to float64) gives the
+    sums of the whole float64 chunk, also when the chunk spans several blocks, every block
+    starts aligned, and an empty chunk gives zeros."""
     rng = np.random.default_rng(0)
-    X32 = rng.normal(size=(3000, 7)).astype(np.float32)
+    X32 = rng.normal(size=(3000, 7)).astype(dtype)
     y = rng.normal(size=3000)
     w = rng.uniform(0.5, 2.0, size=3000)
     B, b = rng.normal(size=(7, 1)), rng.normal(size=1)
     loss = Ridge()._loss()
     chunk32 = _kernels.make_chunk(X32, y, w)
     chunk64 = _kernels.make_chunk(X32.astype(np.float64), y, w)
-    old = _kernels.FLOAT64_BLOCK_BYTES
-    try:
-        _kernels.FLOAT64_BLOCK_BYTES = 8 * 7 * 256  # 256 rows a block: 12 blocks
-        got = _kernels.loss_grad(chunk32, loss, B, b)
-    finally:
-        _kernels.FLOAT64_BLOCK_BYTES = old
-    want = _kernels.loss_grad(chunk64, loss, B, b)
+    want = _kernels.loss_grad(chunk64, loss, B, b)  # one block
+    monkeypatch.setattr(_kernels, "BLOCK_BYTES", 8 * 7 * 250)  # 248 rows a block: 13 blocks
+    assert _kernels._block_rows(chunk32.X) == 248
+    starts = []
+    plain = _kernels.loss_grad.__wrapped__  # type: ignore[attr-defined]
+
+    def spy(chunk: _kernels.Chunk, *args: object) -> object:
+        starts.append(chunk.X.ctypes.data % _kernels.ALIGNMENT)
+        return plain(chunk, *args)
+
+    got = _kernels.row_blocks(spy)(chunk32, loss, B, b)
     for g, e in zip(got, want):
         assert_allclose(g, e, rtol=1e-12)
+    assert len(starts) == 13
+    if dtype == np.float64:  # views of the chunk, all aligned
+        assert set(starts) == {0}
     empty = _kernels.make_chunk(X32[:0], y[:0], w[:0])
     value, grad_B, grad_b = _kernels.loss_grad(empty, loss, B, b)
     assert value == 0.0
