@@ -168,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for problem in problems:
                 rs, data = run_problem(problem, adapters, args, skipped)
                 results += rs
+                write_outputs(args, meta, results, {**extra, "skipped": skipped})  # so far
                 size = problem.n * problem.d
                 if problem.kind == "logistic" and (
                     oracle_data is None or size > oracle_data[0].n * oracle_data[0].d
@@ -197,9 +198,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("scaling:", extra["scaling"])
     for s in skipped:
         print("skipped:", s)
+    write_outputs(args, meta, results, extra)
+    return 0
+
+
+def write_outputs(
+    args: argparse.Namespace, meta: dict[str, Any], results: list[SystemResult],
+    extra: dict[str, Any],
+) -> None:
+    """Write the JSON and Markdown reports asked for (also after each problem, so a run
+    stopped part-way leaves what it measured)."""
     if args.json:
         report.write_json(args.json, meta, results, extra)
     if args.markdown:
         with open(args.markdown, "w") as fh:
             fh.write(report.markdown(meta, results, extra))
-    return 0
