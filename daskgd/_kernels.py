@@ -15,8 +15,12 @@ sparse (products with it, never a dense copy of it). The helpers ``_scale_rows``
 from __future__ import annotations
 
 import bisect
+import contextlib
+import ctypes
 import functools
-from collections.abc import Callable, Sequence
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -883,6 +887,56 @@ def _blas_threads() -> threadpoolctl.ThreadpoolController:
     return threadpoolctl.ThreadpoolController()
 
 
+# glibc's mallopt parameters (malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_GLIBC_MMAP_THRESHOLD = 128 * 2**10  # its default, fixed once any threshold is set
+
+
+@functools.cache
+def _glibc() -> Any:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+_heap_lock = threading.Lock()
+_heap_users = 0
+
+
+@contextlib.contextmanager
+def _heap_kept() -> Iterator[None]:
+    """Keep freed memory in the heap while kernels run; give it back when the task ends.
+
+    dask's nannies start workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also fixes
+    glibc's mmap threshold at 128 KiB: every temporary of a block (``X @ B``, ``D X``, ...)
+    is then mapped and unmapped and its pages faulted in again, which made the Hessian
+    kernel ~2.3x slower on a worker than in a plain process. Inside the task the thresholds
+    are raised; at its end they are set back and the heap trimmed, as dask intends.
+    """
+    global _heap_users
+    libc, trim = _glibc(), os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    if libc is None or trim is None:
+        yield
+        return
+    with _heap_lock:
+        _heap_users += 1
+        if _heap_users == 1:
+            libc.mallopt(_M_TRIM_THRESHOLD, 256 * 2**20)
+            libc.mallopt(_M_MMAP_THRESHOLD, 32 * 2**20)
+    try:
+        yield
+    finally:
+        with _heap_lock:
+            _heap_users -= 1
+            if _heap_users == 0:
+                mmap = os.environ.get("MALLOC_MMAP_THRESHOLD_", _GLIBC_MMAP_THRESHOLD)
+                libc.mallopt(_M_MMAP_THRESHOLD, int(mmap))
+                libc.mallopt(_M_TRIM_THRESHOLD, int(trim))
+                libc.malloc_trim(0)
+
+
 def run_shard(
     kernel: Callable[..., Any], shard: Shard, args: tuple, pass_chunk_id: bool,
     n_chunks: int | None,
@@ -897,7 +951,7 @@ def run_shard(
     # One BLAS thread per task, as dask's nannies set for worker processes: workers already
     # use every core, and threaded workers (LocalCluster(processes=False)) would otherwise
     # run cores x cores BLAS threads.
-    with _blas_threads().limit(limits=1, user_api="blas"):
+    with _blas_threads().limit(limits=1, user_api="blas"), _heap_kept():
         if pass_chunk_id:
             results = [kernel(c, i, *args) for i, c in zip(shard.ids, shard.chunks)]
         else:
