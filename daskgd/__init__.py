@@ -5,6 +5,7 @@ Hessian, or Gram) computations over the row chunks on the workers and takes its 
 driver.
 """
 
+from daskgd._config import register_defaults
 from daskgd._version import __version__
 from daskgd.linear_model import (
     ElasticNet,
@@ -28,3 +29,5 @@ __all__ = [
     "SGDRegressor",
     "__version__",
 ]
+
+register_defaults()

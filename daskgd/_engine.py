@@ -1,15 +1,17 @@
-"""The only module that talks to dask during a fit.
+"""The only module that talks to dask during a fit (with its helper ``_streaming``).
 
 ``Engine`` places the row chunks on the cluster once (scattered from NumPy input, persisted
-from dask input) as **one shard per worker** (a future holding the chunks that worker
-holds) and answers the solvers' oracle calls with **one round of tasks per call: one task
-per shard**. Each task loops over its shard's chunks (``_kernels.run_shard``) and returns
-per-chunk results, or for sums its partial sums over a fixed summation tree of the chunks,
-which the driver completes; so results do not depend on where chunks live.
+from dask input, or, for dask input larger than memory, streamed: see ``_streaming``) as
+**one shard per worker** (a future holding the chunks that worker holds) and answers the
+solvers' oracle calls with **one round of tasks per call: one task per shard**. Each task
+loops over its shard's chunks (``_kernels.run_shard``) and returns per-chunk results, or for
+sums its partial sums over a fixed summation tree of the chunks, which the driver completes;
+so results do not depend on where chunks live.
 
 A call that fails because a worker died is retried after the lost chunks are re-placed
-(re-sent from the driver for NumPy input, recomputed from the graph for dask input): tasks
-are pure functions of (chunks, coefficients), so the retried call gives the same sums.
+(re-sent from the driver for NumPy input and streamed chunks, recomputed from the graph for
+persisted dask input): tasks are pure functions of (chunks, coefficients), so the retried
+call gives the same sums.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from distributed import (
 )
 from distributed.scheduler import KilledWorker
 
-from daskgd import _kernels
+from daskgd import _kernels, _streaming
 from daskgd._data import (
     DataSummary,
     FitInput,
@@ -172,6 +174,8 @@ class Engine:
         self.n_calls = 0
         self.max_retries = 5
         self.holders = holders
+        #: Whether the chunks are streamed from their source each pass (``LazyChunk``).
+        self.streamed = False
 
     @property
     def n_chunks(self) -> int:
@@ -185,9 +189,14 @@ class Engine:
         summary: DataSummary | None = None,
         check: Callable[[DataSummary], None] = lambda summary: None,
         class_factors: Callable[[DataSummary], np.ndarray | None] = lambda summary: None,
-        shuffle_seed: int | None = None,
+        shuffle_seed: int | None = None, placement: str | None = None,
     ) -> tuple[Engine, DataSummary]:
         """Validate the data in one pass, place its chunks and summarise it.
+
+        ``placement`` (default: the ``daskgd.placement`` dask setting) says whether dask data
+        is persisted in cluster memory or streamed from its source each pass (see
+        ``_streaming``); ``"auto"`` streams X when it would fill too much of the workers'
+        memory. NumPy data is in the driver's memory already and is always scattered.
 
         NumPy data comes with its ``summary``, made on the driver before anything is sent;
         dask data is persisted and checked by one round of tasks on the cluster, and
@@ -204,8 +213,16 @@ class Engine:
         """
         token = uuid.uuid4().hex[:12]
         if data.is_dask:
+            setting = _streaming.placement_setting() if placement is None else placement
+            if setting == "auto" and unknown_chunks(data.X):
+                # Sizes first (one read, nothing persisted): "auto" weighs X's bytes.
+                X, y, w = _streaming.resolve_chunk_sizes(
+                    client, [data.X, data.y, data.sample_weight])
+                data = dataclasses.replace(data, X=X, y=y, sample_weight=w)
+            streamed = _streaming.choose_placement(client, data.X, setting,
+                                                   shuffled=shuffle_seed is not None)
             return cls._place_dask(client, data, classify, token, check, class_factors,
-                                   shuffle_seed)
+                                   shuffle_seed, streamed)
         assert summary is not None, "NumPy data is summarised on the driver first"
         if shuffle_seed is not None:
             data = _permuted_input(data, shuffle_seed)
@@ -252,23 +269,32 @@ class Engine:
         cls, client: Client, data: FitInput, classify: bool, token: str,
         check: Callable[[DataSummary], None],
         class_factors: Callable[[DataSummary], np.ndarray | None],
-        shuffle_seed: int | None = None,
+        shuffle_seed: int | None = None, streamed: bool = False,
     ) -> tuple[Engine, DataSummary]:
-        X, y, w = _align_rows(client, _whole_rows(data.X), data.y, data.sample_weight)
-        blocks = _Blocks(client, X, y, w)
+        source: _Blocks | _LazyBlocks
+        if streamed:
+            # Nothing of X is persisted: each chunk is the graph of its block (_streaming).
+            X, y, w = _streaming.aligned_rows(
+                client, _whole_rows(data.X), data.y, data.sample_weight)
+            source = _LazyBlocks(client, _streaming.lazy_chunks(X, y, w))
+        else:
+            X, y, w = _align_rows(client, _whole_rows(data.X), data.y, data.sample_weight)
+            source = _Blocks(client, X, y, w)
         # Filled in once the validation pass has found them: the blocks kept (non-empty),
         # and the label encoding (classes, class factors).
-        kept: list[int] = list(range(blocks.n))
+        kept: list[int] = list(range(source.n))
         encoding: list[tuple[np.ndarray, np.ndarray | None]] = []
         calls = itertools.count()
 
         def build(ids: list[int]) -> Future:
+            blocks = [kept[i] for i in ids]
+            holder = source.holder(blocks)
+            if isinstance(source, _LazyBlocks):
+                return source.scatter(ids, blocks, encoding[0] if encoding else None, holder)
             # Pure tasks over the persisted blocks: a lost shard is recomputed from them.
             key = f"daskgd-place-{token}-{next(calls)}"
-            source = [kept[i] for i in ids]
-            holder = blocks.holder(source)
             shard = client.submit(
-                _kernels.make_shard, ids, *blocks.futures(source), key=key, pure=False,
+                _kernels.make_shard, ids, *source.futures(blocks), key=key, pure=False,
                 **_near(holder),
             )
             if encoding:
@@ -278,17 +304,18 @@ class Engine:
                 )
             return shard
 
-        shard_ids = blocks.by_holder(kept)
+        shard_ids = source.by_holder(kept)
         engine = cls(client, [build(ids) for ids in shard_ids], shard_ids,
-                     [blocks.holder(ids) for ids in shard_ids],
+                     [source.holder(ids) for ids in shard_ids],
                      lambda s: build(engine.shard_ids[s]), token, keepalive=[X, y, w])
+        engine.streamed = streamed
         try:
             stats = engine.map(_kernels.chunk_stats_kernel, (classify,), name="validate",
                                passes=1)
             summary = summarise(stats, classify)
             check(summary)
             # Empty blocks (e.g. filtered DataFrame partitions) take no part in the fit.
-            kept[:] = [b for b in range(blocks.n) if stats[b].n_rows > 0]
+            kept[:] = [b for b in range(source.n) if stats[b].n_rows > 0]
             summary.chunk_sizes = tuple(stats[b].n_rows for b in kept)
             factors = None
             if classify:
@@ -299,12 +326,12 @@ class Engine:
                 # Validated as given (errors name the user's rows); the shuffled blocks replace
                 # the original ones, which the graph still re-creates a lost block from.
                 X, y, w = _shuffled_rows(client, X, y, w, len(kept), shuffle_seed)
-                blocks = _Blocks(client, X, y, w)
-                kept[:] = range(blocks.n)
+                source = _Blocks(client, X, y, w)
+                kept[:] = range(source.n)
                 summary.chunk_sizes = tuple(int(c) for c in X.chunks[0])
                 engine._keepalive = [X, y, w]
-                engine._replace_shards(blocks.by_holder(kept), build, blocks.holder)
-            elif classify or len(kept) < blocks.n:
+                engine._replace_shards(source.by_holder(kept), build, source.holder)
+            elif classify or len(kept) < source.n:
                 engine._reencode(kept, encoding[0] if encoding else (None, None))
             if factors is not None:
                 assert summary.classes is not None
@@ -457,6 +484,43 @@ def _near(worker: str | None) -> dict[str, Any]:
     if worker is None:
         return {}
     return {"workers": [worker], "allow_other_workers": True}
+
+
+class _LazyBlocks:
+    """Streamed row blocks (``_streaming.LazyChunk``), dealt to the workers in contiguous
+    runs and sent from the driver, which keeps them to re-send a lost one."""
+
+    def __init__(self, client: Client, chunks: list[_streaming.LazyChunk]) -> None:
+        self.n = len(chunks)
+        self._client = client
+        self._chunks = chunks
+        workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+        self._holders = [workers[b * len(workers) // self.n] if workers else None
+                         for b in range(self.n)]
+
+    def holder(self, blocks: Sequence[int]) -> str | None:
+        return self._holders[blocks[0]] if blocks else None
+
+    def by_holder(self, kept: Sequence[int]) -> list[list[int]]:
+        """Positions in ``kept`` grouped by the worker each block is dealt to (in order)."""
+        groups: dict[str | None, list[int]] = {}
+        for position, block in enumerate(kept):
+            groups.setdefault(self._holders[block], []).append(position)
+        return list(groups.values())
+
+    def scatter(
+        self, ids: Sequence[int], blocks: Sequence[int],
+        encoding: tuple[np.ndarray, np.ndarray | None] | None, worker: str | None,
+    ) -> Future:
+        """The shard of these blocks (labels encoded on load, given ``encoding``), sent."""
+        chunks = [self._chunks[b] for b in blocks]
+        if encoding is not None:
+            chunks = [c.encoded(*encoding) for c in chunks]
+        shard = _kernels.Shard(tuple(ids), tuple(chunks))
+        # After a worker was lost its address is gone: any worker will do then.
+        alive = self._client.scheduler_info(n_workers=-1)["workers"]
+        return self._client.scatter([shard], workers=[worker] if worker in alive else None,
+                                    hash=False)[0]
 
 
 class _Blocks:

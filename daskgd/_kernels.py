@@ -15,6 +15,7 @@ sparse (products with it, never a dense copy of it). The helpers ``_scale_rows``
 from __future__ import annotations
 
 import bisect
+import concurrent.futures
 import contextlib
 import ctypes
 import functools
@@ -45,6 +46,14 @@ class Chunk(NamedTuple):
     X: Any  # np.ndarray or scipy.sparse.csr_array
     y: np.ndarray
     w: np.ndarray | None
+
+    def load(self) -> Chunk:
+        """The chunk itself: it is in memory (a streamed chunk computes its block here)."""
+        return self
+
+    def encoded(self, classes: np.ndarray, factors: np.ndarray | None) -> Chunk:
+        """The chunk with its labels encoded (:func:`encode_labels`)."""
+        return encode_labels(self, classes, factors)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # Re-align on arrival: a chunk sent to another process lands at any byte offset.
@@ -860,7 +869,7 @@ class Shard(NamedTuple):
     """
 
     ids: tuple[int, ...]
-    chunks: tuple[Chunk, ...]
+    chunks: tuple[Any, ...]  # Chunk, or a streamed chunk (``load()`` gives the Chunk)
 
 
 def make_shard(
@@ -878,7 +887,7 @@ def encode_shard(
     """The shard's chunks with ``keep``, renumbered ``ids``, labels encoded when ``classes``."""
     chunks = [c for c, k in zip(shard.chunks, keep) if k]
     if classes is not None:
-        chunks = [encode_labels(c, classes, factors) for c in chunks]
+        chunks = [c.encoded(classes, factors) for c in chunks]
     return Shard(tuple(ids), tuple(chunks))
 
 
@@ -946,16 +955,24 @@ def run_shard(
     With ``pass_chunk_id`` the kernel is called as ``kernel(chunk, chunk_id, *args)`` (for
     per-chunk random streams), else as ``kernel(chunk, *args)``. Returns the per-chunk
     results, or, given the fit's ``n_chunks``, their partial sums over the summation tree
-    (``tree_partials``).
+    (``tree_partials``). Each chunk is ``load()``-ed first: a streamed chunk
+    (``_streaming.LazyChunk``) is computed from its source there, the next one read while
+    the kernel runs on it (``_loaded``), and released after its kernel, so a worker holds
+    about two streamed blocks at a time.
     """
     # One BLAS thread per task, as dask's nannies set for worker processes: workers already
     # use every core, and threaded workers (LocalCluster(processes=False)) would otherwise
     # run cores x cores BLAS threads.
-    with _blas_threads().limit(limits=1, user_api="blas"), _heap_kept():
+    # Streamed chunks are not kept in the heap: their memory bound matters more there, and
+    # reading them costs more than the allocations.
+    in_memory = all(isinstance(c, Chunk) for c in shard.chunks)
+    heap = _heap_kept() if in_memory else contextlib.nullcontext()
+    with _blas_threads().limit(limits=1, user_api="blas"), heap:
+        chunks = _loaded(shard.chunks)
         if pass_chunk_id:
-            results = [kernel(c, i, *args) for i, c in zip(shard.ids, shard.chunks)]
+            results = [kernel(c, i, *args) for i, c in zip(shard.ids, chunks)]
         else:
-            results = [kernel(c, *args) for c in shard.chunks]
+            results = [kernel(c, *args) for c in chunks]
     if n_chunks is None:
         return results
     return tree_partials(shard.ids, results, n_chunks)
@@ -969,6 +986,23 @@ def run_shard(
 # Every node is computed the same way wherever it is computed, so the total is the same to
 # the last bit whichever worker holds which chunk, and a worker holding a contiguous run
 # of chunks sends O(log n) partial sums instead of one result per chunk.
+
+
+def _loaded(chunks: Sequence[Any]) -> Iterator[Chunk]:
+    """The chunks in memory, in order. Chunks that are loaded from their source (streamed)
+    are read one ahead in a thread, so reading the next overlaps the kernel on this one
+    (file reads and decompression release the GIL)."""
+    if all(isinstance(c, Chunk) for c in chunks):
+        yield from chunks
+        return
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="daskgd-read") as pool:
+        ahead = pool.submit(chunks[0].load) if chunks else None
+        for i in range(len(chunks)):
+            assert ahead is not None
+            current = ahead.result()
+            ahead = pool.submit(chunks[i + 1].load) if i + 1 < len(chunks) else None
+            yield current
+            del current
 
 
 def _add(a: Any, b: Any) -> Any:

@@ -1,24 +1,30 @@
-"""Real data sets for examples, tests and the ``daskgd demo`` command.
+"""Real data sets for examples, tests and the ``daskgd demo`` command, and synthetic
+problems of any size on disk (:func:`make_zarr`, :func:`open_zarr`).
 
 Every loader returns a :class:`sklearn.utils.Bunch` by default, or ``(X, y)`` with
 ``return_X_y=True``, in the style of :mod:`sklearn.datasets`. Features are always float64;
 regression targets are float64 and classification targets are int64 (0/1).
 
 The loaders return in-memory NumPy (or pandas) objects: wrap them with
-:func:`dask.array.from_array` to spread them over a cluster.
+:func:`dask.array.from_array` to spread them over a cluster. :func:`open_zarr` returns dask
+arrays read from disk, which a fit streams when they do not fit in the cluster's memory.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
+import os
 from pathlib import Path
 from typing import Any, Literal
 
+import dask.array as da
 import numpy as np
 import pandas as pd
 from sklearn import datasets as _skdatasets
 from sklearn.utils import Bunch, check_random_state
+
+from daskgd import _synthetic
 
 __all__ = [
     "FLIGHTS_FEATURES",
@@ -26,6 +32,8 @@ __all__ = [
     "load_breast_cancer",
     "load_diabetes",
     "load_flights",
+    "make_zarr",
+    "open_zarr",
 ]
 
 #: Features of both flights problems, in column order.
@@ -283,3 +291,146 @@ def load_breast_cancer(*, return_X_y: bool = False, as_frame: bool = False) -> A
         return_X_y=return_X_y,
         as_frame=as_frame,
     )
+
+
+def _zarr() -> Any:
+    try:
+        import zarr
+    except ImportError:
+        raise ImportError(
+            "Writing Zarr stores needs the zarr package (version 3 or later). Install it "
+            "with: pip install 'daskgd[zarr]'"
+        ) from None
+    return zarr
+
+
+def make_zarr(
+    path: str | os.PathLike[str],
+    n_samples: int,
+    n_features: int,
+    *,
+    kind: Literal["classification", "regression", "poisson"] = "classification",
+    chunk_rows: int = 125_000,
+    dtype: str = "float32",
+    random_state: int = 0,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Write a seeded synthetic problem of any size to a Zarr store, chunk by chunk.
+
+    Memory stays at about one chunk of ``chunk_rows`` rows whatever ``n_samples``, so
+    the store may be far larger than memory. The features are independent standard
+    normals; the targets follow a known linear model (see ``kind``) whose coefficients are
+    kept in the store's attributes. The rows are generated in blocks of 1000, each from
+    its own seed, so the data depend on ``(n_features, kind, random_state)`` only: not on
+    ``chunk_rows``, and a prefix of a larger store equals a smaller store.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Directory of the Zarr store (created; see ``overwrite``).
+    n_samples : int
+        Rows, >= 1.
+    n_features : int
+        Columns of X, >= 1.
+    kind : {"classification", "regression", "poisson"}, default="classification"
+        ``"classification"``: ``y ~ Bernoulli(sigmoid(X @ coef + intercept))``, int64 0/1.
+        ``"regression"``: ``y = X @ coef + intercept + N(0, 1)`` noise, float64.
+        ``"poisson"``: ``y ~ Poisson(exp(X @ coef + intercept))``, float64.
+    chunk_rows : int, default=125_000
+        Rows per Zarr chunk (and per dask block when opened with :func:`open_zarr`).
+    dtype : {"float32", "float64"}, default="float32"
+        Dtype of X (float32 halves the disk space; fits compute in float64 anyway).
+    random_state : int, default=0
+        Seed (>= 0) of the coefficients and the rows.
+    overwrite : bool, default=False
+        Replace an existing store at ``path``; without it an existing path is an error.
+
+    Returns
+    -------
+    dict
+        The store's attributes: ``kind``, ``n_samples``, ``n_features``,
+        ``random_state``, ``coef`` (list of n_features floats) and ``intercept``.
+
+    Raises
+    ------
+    ValueError
+        A bad argument (which one, and what was expected), checked before anything is
+        written.
+    FileExistsError
+        ``path`` exists and ``overwrite`` is False.
+    ImportError
+        zarr (>= 3) is not installed.
+
+    Examples
+    --------
+    >>> from daskgd.datasets import make_zarr, open_zarr
+    >>> attrs = make_zarr("/tmp/daskgd-example.zarr", 10_000, 5, chunk_rows=2_500,
+    ...                   overwrite=True)
+    >>> X, y = open_zarr("/tmp/daskgd-example.zarr")
+    >>> X.shape, X.chunks[0]
+    ((10000, 5), (2500, 2500, 2500, 2500))
+    """
+    float_dtype = _synthetic.check_problem(
+        n_samples, n_features, kind, chunk_rows, dtype, random_state
+    )
+    if not isinstance(overwrite, bool):
+        raise ValueError(f"overwrite must be True or False; got {overwrite!r}.")
+    if not isinstance(path, str | os.PathLike):
+        raise ValueError(f"path must be a string or path-like; got {path!r}.")
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(
+            f"{os.fspath(path)!r} exists already; pass overwrite=True to replace it."
+        )
+    zarr = _zarr()
+    coef, intercept = _synthetic.true_coefficients(kind, n_features, random_state)
+    attrs = {
+        "kind": kind, "n_samples": int(n_samples), "n_features": int(n_features),
+        "random_state": int(random_state), "coef": coef.tolist(), "intercept": intercept,
+    }
+    root = zarr.open_group(os.fspath(path), mode="w")
+    X_store = root.create_array("X", shape=(n_samples, n_features), dtype=float_dtype,
+                                chunks=(chunk_rows, n_features))
+    y_dtype = np.int64 if kind == "classification" else np.float64
+    y_store = root.create_array("y", shape=(n_samples,), dtype=y_dtype, chunks=(chunk_rows,))
+    for start in range(0, n_samples, chunk_rows):
+        stop = min(start + chunk_rows, n_samples)
+        X, y = _synthetic.rows(kind, n_features, start, stop, random_state, float_dtype)
+        X_store[start:stop] = X
+        y_store[start:stop] = y
+    root.attrs.update(attrs)
+    return attrs
+
+
+def open_zarr(path: str | os.PathLike[str]) -> tuple[da.Array, da.Array]:
+    """Open a store written by :func:`make_zarr` as lazy dask arrays ``(X, y)``.
+
+    Nothing is read until computed; each dask block is one Zarr chunk of rows.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Directory of the store.
+
+    Returns
+    -------
+    X : dask array of shape (n_samples, n_features)
+    y : dask array of shape (n_samples,)
+
+    Raises
+    ------
+    FileNotFoundError
+        No store at ``path``.
+    ValueError
+        The store has no arrays ``"X"`` and ``"y"``.
+    """
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"No Zarr store at {os.fspath(path)!r}.")
+    zarr = _zarr()
+    root = zarr.open_group(os.fspath(path), mode="r")
+    missing = [name for name in ("X", "y") if name not in root]
+    if missing:
+        raise ValueError(
+            f"The Zarr store at {os.fspath(path)!r} has no array {missing[0]!r}; expected "
+            "arrays 'X' and 'y' as written by daskgd.datasets.make_zarr."
+        )
+    return da.from_zarr(root["X"]), da.from_zarr(root["y"])

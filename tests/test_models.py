@@ -155,7 +155,7 @@ PROBLEMS = [
             _sk_logistic(C=0.1, l1_ratio=0.5, solver="saga"),
             Multinomial(), elastic_net(1.0, 0.5), 3, GLM_L1, "proximal", 1e-5),
     Problem("multi-l2-digits", LogisticRegression, {"C": 0.1}, digits, _sk_logistic(C=0.1),
-            Multinomial(), l2(1.0), 10, SMOOTH_SOLVERS, "newton", 1e-5),
+            Multinomial(), l2(1.0), 10, SMOOTH_SOLVERS, "lbfgs", 1e-5),
     Problem("multi-l1-digits", LogisticRegression, {"penalty": "l1", "C": 0.1}, digits,
             _sk_logistic(C=0.1, l1_ratio=1.0, solver="saga"),
             Multinomial(), elastic_net(1.0, 1.0), 10, GLM_L1, "proximal", 1e-6),
@@ -283,14 +283,14 @@ def test_multinomial_symmetric_representative(problem: Problem, solver: str) -> 
 
 def documented_auto(problem: Problem, n_samples: int, n_features: int) -> str:
     """``choose_solver``'s docstring, written out: least squares (<= 2000 features) ->
-    lstsq; other L1 / elastic-net -> proximal; smooth GLMs with n_samples >= 10 n_params and
-    at most 500 parameters -> newton; otherwise lbfgs."""
+    lstsq; other L1 / elastic-net -> proximal; smooth GLMs (in memory) with
+    n_samples >= 10 n_params and at most 64 parameters -> newton; otherwise lbfgs."""
     n_params = (n_features + 1) * problem.n_outputs
     if problem.loss.name == "squared_error" and n_features <= 2000:
         return "lstsq"
     if not problem.penalty.smooth:
         return "proximal"
-    if n_params <= 500 and n_samples >= 10 * n_params:
+    if n_params <= 64 and n_samples >= 10 * n_params:
         return "newton"
     return "lbfgs"
 

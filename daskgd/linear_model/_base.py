@@ -14,7 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import Tags, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from daskgd import _kernels
+from daskgd import _kernels, _streaming
 from daskgd._data import (
     DataSummary,
     _feature_names,
@@ -165,6 +165,7 @@ class LinearModelBase(BaseEstimator):
             # Loss / penalty pairing, before any data is read (the output count comes later).
             check_solver(self.solver, loss, self._penalty(1.0), 1)
         data = as_fit_input(X, y, sample_weight, classify=self._classify)
+        placement = _streaming.placement_setting()  # a bad setting fails before cluster work
         summary = None
         if not data.is_dask:
             # In-memory data is checked here, before any cluster is contacted or started.
@@ -176,6 +177,7 @@ class LinearModelBase(BaseEstimator):
             engine, summary = Engine.place(
                 client, data, self._classify, summary=summary, check=self._check_summary,
                 class_factors=self._class_factors, shuffle_seed=self._shuffle_seed(options),
+                placement=placement,
             )
             try:
                 n_classes = 0 if summary.classes is None else summary.classes.size
@@ -185,7 +187,7 @@ class LinearModelBase(BaseEstimator):
                 name = self.solver
                 if name == "auto":
                     name = choose_solver(loss, penalty, n_outputs, summary.n_samples,
-                                         data.n_features)
+                                         data.n_features, streamed=engine.streamed)
                 check_solver(name, loss, penalty, n_outputs)
                 solver = get_solver(name)
                 objective = Objective(
@@ -204,6 +206,7 @@ class LinearModelBase(BaseEstimator):
         self.n_iter_ = result.n_iter
         self.history_ = result.history
         self.solver_ = solver.name
+        self.placement_ = "stream" if engine.streamed else "persist"
         self.converged_ = result.converged
         self.n_features_in_ = data.n_features
         if data.feature_names is not None:

@@ -5,7 +5,8 @@ SOLVER_DOC = """
         ``"auto"`` picks from the problem and records its choice in ``solver_``: ``"lstsq"``
         for least squares (up to 2000 features), ``"proximal"`` for other L1 / elastic-net
         fits, ``"newton"`` for smooth GLMs with n_samples >> n_params (up to 500
-        parameters), ``"lbfgs"`` otherwise.
+        parameters), ``"lbfgs"`` otherwise. When X is streamed (see ``placement_``),
+        ``"newton"`` for every smooth GLM of up to 500 parameters (fewest passes).
         ``"lbfgs"``: L-BFGS, one distributed loss-and-gradient pass per evaluation.
         ``"newton"``: Newton with the Hessian reduced from the workers (few passes).
         ``"lstsq"``: exact least squares in one pass (Gram statistics, solve on the driver).
@@ -62,6 +63,11 @@ FITTED_DOC = """
     converged_ : bool
     solver_ : str
         The solver used (the choice of ``"auto"``).
+    placement_ : {"persist", "stream"}
+        Where X was during the fit: ``"persist"``, in the workers' memory (NumPy input is
+        always scattered there); ``"stream"``, read from its source on every pass, never
+        persisted. Chosen by the dask setting ``daskgd.placement`` ("auto", "persist" or
+        "stream"; see ``docs/larger-than-memory.md``).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when X had string column names.

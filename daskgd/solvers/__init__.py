@@ -17,9 +17,13 @@ SOLVERS: dict[str, type[Solver]] = {
     cls.name: cls for cls in (LBFGS, Newton, LeastSquares, Proximal, GradientDescent, SGD)
 }
 
-#: Largest number of parameters for which ``"auto"`` picks the d x d solvers.
+#: Largest number of parameters for which ``"auto"`` picks the d x d solvers: least
+#: squares' Gram, and Newton's Hessian when X is streamed (passes are what cost) or in
+#: memory (a Hessian pass costs about d / 20 gradient passes per core: beyond ~64
+#: parameters L-BFGS's extra iterations are cheaper than Newton's Hessians).
 AUTO_MAX_GRAM = 2000
 AUTO_MAX_HESSIAN = 500
+AUTO_MAX_HESSIAN_IN_MEMORY = 64
 
 
 def compatible_solvers(loss: Loss, penalty: ElasticNet, n_outputs: int) -> list[str]:
@@ -29,15 +33,21 @@ def compatible_solvers(loss: Loss, penalty: ElasticNet, n_outputs: int) -> list[
 
 
 def choose_solver(
-    loss: Loss, penalty: ElasticNet, n_outputs: int, n_samples: int, n_features: int
+    loss: Loss, penalty: ElasticNet, n_outputs: int, n_samples: int, n_features: int,
+    streamed: bool = False,
 ) -> str:
     """The solver ``solver="auto"`` uses for this problem.
 
     Least squares with up to ``AUTO_MAX_GRAM`` features: ``lstsq`` (exact in one pass, any
     penalty). Other L1 / elastic-net problems: ``proximal`` (``sgd`` for non-differentiable
-    losses). Smooth GLMs with ``n_samples >> n_params`` and at most ``AUTO_MAX_HESSIAN``
-    parameters: ``newton`` (a handful of passes). Otherwise ``lbfgs``; losses without a
-    gradient (hinge, ...) get ``sgd``.
+    losses). Smooth GLMs with ``n_samples >> n_params`` and at most
+    ``AUTO_MAX_HESSIAN_IN_MEMORY`` parameters: ``newton`` (a handful of passes, each a
+    Hessian). Otherwise ``lbfgs``; losses without a gradient (hinge, ...) get ``sgd``.
+
+    When X is ``streamed`` (read from its source on every pass, see ``_streaming``) passes
+    are what cost, so smooth GLMs get ``newton`` whenever its Hessian is small enough
+    (at most ``AUTO_MAX_HESSIAN`` parameters, whatever ``n_samples``): one pass per
+    iteration and few iterations, against L-BFGS's one pass per evaluation and many.
     """
     n_params = (n_features + 1) * n_outputs
     if not loss.differentiable:
@@ -46,8 +56,9 @@ def choose_solver(
         return "lstsq"
     if not penalty.smooth:
         return "proximal"
-    if loss.twice_differentiable and n_params <= AUTO_MAX_HESSIAN and (
-        n_samples >= 10 * n_params
+    if loss.twice_differentiable and (
+        (streamed and n_params <= AUTO_MAX_HESSIAN)
+        or (n_params <= AUTO_MAX_HESSIAN_IN_MEMORY and n_samples >= 10 * n_params)
     ):
         return "newton"
     return "lbfgs"
