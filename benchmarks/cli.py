@@ -6,6 +6,7 @@ import argparse
 import datetime
 import shlex
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -123,6 +124,7 @@ def run_problem(
                 r = measure_system(adapter, problem, data, solver, scorer, cap=args.cap,
                                    repeat=args.repeat, values=values)
             except Exception as error:
+                traceback.print_exc()  # the report keeps the message; the log the whole story
                 r = SystemResult(problem.name, adapter.library, solver,
                                  status=f"error: {type(error).__name__}: {error}"[:200])
             print(r.status if r.time_to_gap is None else f"{r.time_to_gap:.3f} s", flush=True)

@@ -25,7 +25,7 @@ import pandas as pd
 import scipy.sparse
 from sklearn.exceptions import DataConversionWarning
 
-from daskgd._kernels import ChunkStats, as_csr, check_labels, feature_dtype, hstack_blocks
+from daskgd._kernels import ChunkStats, Moments, as_csr, check_labels, feature_dtype, hstack_blocks
 
 
 def _is_dask_collection(obj: Any) -> bool:
@@ -340,6 +340,8 @@ class DataSummary:
     feature_var : (n_features,) weighted column variances (for default step sizes)
     classes : sorted labels (classification) or None
     class_weights : total sample weight of each class (classification) or None
+    moments : the least-squares statistics of the data (``_kernels.Moments``), when the
+        validation pass summed them (``Engine.place(..., gram=True)``), else None
     """
 
     n_samples: int
@@ -352,6 +354,7 @@ class DataSummary:
     classes: np.ndarray | None
     chunk_sizes: tuple[int, ...]
     class_weights: np.ndarray | None = None
+    moments: Moments | None = None
 
     @property
     def target_mean(self) -> np.ndarray:

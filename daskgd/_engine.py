@@ -189,7 +189,7 @@ class Engine:
         summary: DataSummary | None = None,
         check: Callable[[DataSummary], None] = lambda summary: None,
         class_factors: Callable[[DataSummary], np.ndarray | None] = lambda summary: None,
-        shuffle_seed: int | None = None, placement: str | None = None,
+        shuffle_seed: int | None = None, placement: str | None = None, gram: bool = False,
     ) -> tuple[Engine, DataSummary]:
         """Validate the data in one pass, place its chunks and summarise it.
 
@@ -210,6 +210,10 @@ class Engine:
         on the driver for NumPy data, by one all-to-all exchange of the rows for dask data
         (after validation, so errors name the rows as given), into as many chunks as the
         input has non-empty ones. Row ``i`` of the placed data is input row ``perm[i]``.
+
+        With ``gram`` (a least-squares fit solved from its Gram statistics) the validation
+        pass of dask data also sums the data's ``_kernels.Moments`` into
+        ``summary.moments``, so that the solve needs no second pass.
         """
         token = uuid.uuid4().hex[:12]
         if data.is_dask:
@@ -222,7 +226,7 @@ class Engine:
             streamed = _streaming.choose_placement(client, data.X, setting,
                                                    shuffled=shuffle_seed is not None)
             return cls._place_dask(client, data, classify, token, check, class_factors,
-                                   shuffle_seed, streamed)
+                                   shuffle_seed, streamed, gram and not classify)
         assert summary is not None, "NumPy data is summarised on the driver first"
         if shuffle_seed is not None:
             data = _permuted_input(data, shuffle_seed)
@@ -269,7 +273,7 @@ class Engine:
         cls, client: Client, data: FitInput, classify: bool, token: str,
         check: Callable[[DataSummary], None],
         class_factors: Callable[[DataSummary], np.ndarray | None],
-        shuffle_seed: int | None = None, streamed: bool = False,
+        shuffle_seed: int | None = None, streamed: bool = False, gram: bool = False,
     ) -> tuple[Engine, DataSummary]:
         source: _Blocks | _LazyBlocks
         if streamed:
@@ -310,9 +314,15 @@ class Engine:
                      lambda s: build(engine.shard_ids[s]), token, keepalive=[X, y, w])
         engine.streamed = streamed
         try:
-            stats = engine.map(_kernels.chunk_stats_kernel, (classify,), name="validate",
-                               passes=1)
+            moments = None
+            if gram:
+                stats, moments = engine.map_reduce(
+                    _kernels.chunk_stats_moments_kernel, (), name="validate", passes=1)
+            else:
+                stats = engine.map(_kernels.chunk_stats_kernel, (classify,), name="validate",
+                                   passes=1)
             summary = summarise(stats, classify)
+            summary.moments = moments
             check(summary)
             # Empty blocks (e.g. filtered DataFrame partitions) take no part in the fit.
             kept[:] = [b for b in range(source.n) if stats[b].n_rows > 0]
@@ -443,13 +453,28 @@ class Engine:
             partials.update(shard_partials)
         return _kernels.tree_total(partials, self.n_chunks)
 
+    def map_reduce(
+        self, kernel: Callable[..., Any], args: tuple, *, name: str, passes: float,
+    ) -> tuple[list[Any], Any]:
+        """For a kernel returning pairs ``(kept, added)``: the per-chunk ``kept`` in order,
+        as :meth:`map` gives them, and the sum of ``added`` over all chunks, as
+        :meth:`reduce` gives it; one read of the data for both."""
+        kept: list[Any] = [None] * self.n_chunks
+        partials: dict[tuple[int, int], Any] = {}
+        per_shard = self._call(kernel, args, name, passes, False, tree=True, split=True)
+        for ids, (shard_kept, shard_partials) in zip(self.shard_ids, per_shard):
+            for i, k in zip(ids, shard_kept):
+                kept[i] = k
+            partials.update(shard_partials)
+        return kept, _kernels.tree_total(partials, self.n_chunks)
+
     def _call(
         self, kernel: Callable[..., Any], args: tuple, name: str, passes: float,
-        pass_chunk_id: bool, tree: bool,
+        pass_chunk_id: bool, tree: bool, split: bool = False,
     ) -> list[Any]:
         for attempt in itertools.count(1):
             try:
-                results = self._call_once(kernel, args, name, pass_chunk_id, tree)
+                results = self._call_once(kernel, args, name, pass_chunk_id, tree, split)
             except _LOST as error:
                 if attempt > self.max_retries:
                     raise
@@ -462,13 +487,13 @@ class Engine:
 
     def _call_once(
         self, kernel: Callable[..., Any], args: tuple, name: str, pass_chunk_id: bool,
-        tree: bool,
+        tree: bool, split: bool,
     ) -> list[Any]:
         call = next(self._calls)
         n_chunks = self.n_chunks if tree else None
         tasks = [
             self.client.submit(
-                _kernels.run_shard, kernel, shard, args, pass_chunk_id, n_chunks,
+                _kernels.run_shard, kernel, shard, args, pass_chunk_id, n_chunks, split,
                 key=f"daskgd-{name}-{self.token}-{call}-{s}",
                 # Where the shard is; None: no holder (lost, or its task failed), so the
                 # scheduler places the task and a failed shard raises its error on gather.

@@ -516,7 +516,77 @@ def centred_gram(
         return _sparse_centred_gram(X, w, x_mean), xy, float(wy @ yc)
     Xc = chunk.X.astype(np.float64) - x_mean
     wX = Xc if chunk.w is None else Xc * chunk.w[:, None]
-    return wX.T @ Xc, wX.T @ yc, float(wy @ yc)
+    gram = _symmetric_gram(Xc) if chunk.w is None else _weighted_gram(Xc, chunk.w, wX)
+    return gram, wX.T @ yc, float(wy @ yc)
+
+
+def _symmetric_gram(X: np.ndarray) -> np.ndarray:
+    """``X' X`` (d, d) of a dense float64 X by BLAS's symmetric rank-k update."""
+    upper = scipy.linalg.blas.dsyrk(1.0, X.T, trans=0)
+    return np.triu(upper) + np.triu(upper, 1).T
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Weighted least-squares statistics of a set of rows about their own weighted means.
+
+    weight : S, the total sample weight
+    x_mean : (n_features,) weighted mean of the rows of X; y_mean : weighted mean of y
+    xx : (n_features, n_features) ``Xc' W Xc``; xy : (n_features,) ``Xc' W yc``;
+    yy : ``yc' W yc`` (``Xc``, ``yc`` centred on these means)
+
+    ``a + b`` is the statistics of the two sets of rows together, by the parallel-axis
+    update (Chan, Golub and LeVeque): each chunk is centred on its own mean, so the
+    result stays exact for features with large offsets, and the summation tree adds
+    Moments like any other kernel result.
+    """
+
+    weight: float
+    x_mean: np.ndarray
+    y_mean: float
+    xx: np.ndarray
+    xy: np.ndarray
+    yy: float
+
+    @classmethod
+    def empty(cls, n_features: int) -> Moments:
+        """The statistics of no rows (the identity of ``+``)."""
+        zeros = np.zeros(n_features)
+        return cls(0.0, zeros, 0.0, np.zeros((n_features, n_features)), zeros, 0.0)
+
+    def __add__(self, other: Moments) -> Moments:
+        if other.weight == 0.0:
+            return self
+        if self.weight == 0.0:
+            return other
+        weight = self.weight + other.weight
+        dx, dy = other.x_mean - self.x_mean, other.y_mean - self.y_mean
+        share = other.weight / weight
+        between = self.weight * share  # S_a S_b / S
+        return Moments(
+            weight, self.x_mean + share * dx, self.y_mean + share * dy,
+            self.xx + other.xx + between * np.outer(dx, dx),
+            self.xy + other.xy + between * dy * dx,
+            self.yy + other.yy + between * dy * dy,
+        )
+
+    def about(self, x_point: np.ndarray, y_point: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """``(Xc' W Xc, Xc' W yc, yc' W yc)`` with X and y centred on other points instead
+        (``x_point`` zero: not centred), as ``centred_gram`` would give them."""
+        ex, ey = self.x_mean - x_point, self.y_mean - y_point
+        return (self.xx + self.weight * np.outer(ex, ex), self.xy + self.weight * ey * ex,
+                self.yy + self.weight * ey * ey)
+
+
+def chunk_moments(chunk: Chunk, stats: ChunkStats) -> Moments:
+    """The chunk's :class:`Moments`, centred on its own weighted means (from ``stats``)."""
+    d = chunk.X.shape[1]
+    if stats.weight_sum <= 0.0:  # no rows, all weights zero, or invalid values
+        return Moments.empty(d)
+    x_mean = stats.weighted_X_sum / stats.weight_sum
+    y_mean = stats.weighted_y_sum / stats.weight_sum
+    xx, xy, yy = centred_gram(chunk, x_mean, y_mean)
+    return Moments(stats.weight_sum, x_mean, y_mean, xx, xy, yy)
 
 
 def _split_dense_columns(
@@ -948,14 +1018,17 @@ def _heap_kept() -> Iterator[None]:
 
 def run_shard(
     kernel: Callable[..., Any], shard: Shard, args: tuple, pass_chunk_id: bool,
-    n_chunks: int | None,
+    n_chunks: int | None, split: bool = False,
 ) -> Any:
     """Run ``kernel`` over a shard's chunks, in chunk order.
 
     With ``pass_chunk_id`` the kernel is called as ``kernel(chunk, chunk_id, *args)`` (for
     per-chunk random streams), else as ``kernel(chunk, *args)``. Returns the per-chunk
     results, or, given the fit's ``n_chunks``, their partial sums over the summation tree
-    (``tree_partials``). Each chunk is ``load()``-ed first: a streamed chunk
+    (``tree_partials``). With ``split`` the kernel returns pairs ``(kept, added)``: the
+    result is ``([kept, ...], partial sums of the added)``.
+
+    Each chunk is ``load()``-ed first: a streamed chunk
     (``_streaming.LazyChunk``) is computed from its source there, the next one read while
     the kernel runs on it (``_loaded``), and released after its kernel, so a worker holds
     about two streamed blocks at a time.
@@ -975,6 +1048,9 @@ def run_shard(
             results = [kernel(c, *args) for c in chunks]
     if n_chunks is None:
         return results
+    if split:
+        return [kept for kept, _ in results], tree_partials(
+            shard.ids, [added for _, added in results], n_chunks)
     return tree_partials(shard.ids, results, n_chunks)
 
 
@@ -1051,3 +1127,10 @@ def tree_total(partials: dict[tuple[int, int], Any], n: int) -> Any:
 def chunk_stats_kernel(chunk: Chunk, classify: bool) -> ChunkStats:
     """``chunk_stats`` as a kernel: the validation pass on the cluster."""
     return chunk_stats(chunk, classify)
+
+
+def chunk_stats_moments_kernel(chunk: Chunk) -> tuple[ChunkStats, Moments]:
+    """The validation pass of a least-squares fit that is solved from its Gram statistics:
+    ``chunk_stats`` (regression) and the chunk's :class:`Moments`, from one read of it."""
+    stats = chunk_stats(chunk, False)
+    return stats, chunk_moments(chunk, stats)

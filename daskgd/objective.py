@@ -292,16 +292,20 @@ class Objective:
         ])
 
     def centred_gram(self) -> tuple[np.ndarray, np.ndarray, float]:
-        """Weighted least-squares statistics about the means, divided by ``S``: one pass.
+        """Weighted least-squares statistics about the means, divided by ``S``.
 
         Returns ``(Xc' W Xc, Xc' W yc, yc' W yc) / S`` (see ``_kernels.centred_gram``); with
-        no intercept the data are not centred.
+        no intercept the data are not centred. From the ``summary.moments`` of the
+        validation pass when it summed them (dask data), else from one pass.
         """
         d = self.n_features
-        x_mean = self.feature_mean if self.fit_intercept else np.zeros(d)
+        x_mean = self.summary.feature_mean if self.fit_intercept else np.zeros(d)
         y_mean = self.summary.y_mean if self.fit_intercept else 0.0
-        gram, xy, yy = self.engine.reduce(
-            _kernels.centred_gram, (x_mean, y_mean), name="gram", passes=1
-        )
+        if self.summary.moments is not None:
+            gram, xy, yy = self.summary.moments.about(x_mean, y_mean)
+        else:
+            gram, xy, yy = self.engine.reduce(
+                _kernels.centred_gram, (x_mean, y_mean), name="gram", passes=1
+            )
         S = self.summary.weight_sum
         return gram / S, xy / S, yy / S

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import dask.array as da
 import numpy as np
 import pytest
@@ -82,3 +84,66 @@ def test_sums_are_the_same_wherever_the_blocks_are(client: Client) -> None:
     chunk = _kernels.make_chunk(X, y, None)
     for a, e in zip(sums[0], _kernels.loss_grad(chunk, BinomialLogLoss(), B, b)):
         assert_allclose(a, e, rtol=1e-12)
+
+
+def _offset_problem(
+    n: int, seed: int, offsets: tuple[float, ...] = (1e6, -3e5, 0.0, 7e7)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Least-squares data whose features sit on large offsets (catastrophic for X'X - n mu mu')."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4)) + np.array(offsets)
+    y = X @ np.array([1.0, -2.0, 0.5, 1e-3]) + rng.normal(size=n) + 1e5
+    return X, y, rng.uniform(0.0, 2.0, size=n)
+
+
+def test_moments_add_up_to_the_centred_gram_of_all_rows() -> None:
+    """Per-chunk Moments, each about its own means, merged in any grouping (with an empty
+    and an all-zero-weight chunk) give the Gram statistics of the whole, centred on its
+    means, to rounding: nothing like X'X - n mu mu' cancels away."""
+    X, y, w = _offset_problem(1000, 2)
+    w[300:350] = 0.0
+    bounds = [0, 120, 120, 300, 350, 777, 1000]  # one empty chunk, one of zero weights
+    pieces = [_kernels.make_chunk(X[a:b], y[a:b], w[a:b]) for a, b in itertools.pairwise(bounds)]
+    moments = [_kernels.chunk_moments(c, _kernels.chunk_stats(c, False)) for c in pieces]
+    x_mean, y_mean = np.average(X, axis=0, weights=w), np.average(y, weights=w)
+    want = _kernels.centred_gram(_kernels.make_chunk(X, y, w), x_mean, y_mean)
+    left_to_right = moments[0]
+    for m in moments[1:]:
+        left_to_right = left_to_right + m
+    tree = _kernels.tree_total(_kernels.tree_partials(range(6), moments, 6), 6)
+    for total in (left_to_right, tree):
+        assert total.weight == pytest.approx(w.sum(), rel=1e-14)
+        assert_allclose(total.x_mean, x_mean, rtol=1e-14, atol=1e-12)
+        # Normwise, to the precision of the data: a value near 7e7 is stored to ~1.5e-8,
+        # of a spread of 1; the chunk means carry that rounding into the between-chunk terms
+        # (X'X - n mu mu' would lose everything: 7e7**2 / 1 ~ 1e16).
+        for got, expected in zip(total.about(x_mean, y_mean), want):
+            assert_allclose(got, expected, rtol=0, atol=1e-8 * np.abs(expected).max())
+    # About the origin (no intercept): the uncentred statistics.
+    uncentred = _kernels.centred_gram(_kernels.make_chunk(X, y, w), np.zeros(4), 0.0)
+    for got, expected in zip(tree.about(np.zeros(4), 0.0), uncentred):
+        assert_allclose(got, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_lstsq_reads_dask_data_once(fit_intercept: bool) -> None:
+    """lstsq on dask data takes its Gram statistics from the validation pass: one pass in
+    all, and the coefficients of the two-pass NumPy path (and of scikit-learn)."""
+    from sklearn.linear_model import Ridge as SkRidge
+
+    from daskgd import Ridge
+
+    X, y, w = _offset_problem(3000, 3, offsets=(1e3, -3e2, 0.0, 5e4))
+    Xd, yd, wd = (da.from_array(a, chunks=(400, *a.shape[1:])) for a in (X, y, w))
+    dask_fit = Ridge(alpha=2.0, solver="lstsq", fit_intercept=fit_intercept).fit(
+        Xd, yd, sample_weight=wd)
+    numpy_fit = Ridge(alpha=2.0, solver="lstsq", fit_intercept=fit_intercept).fit(
+        X, y, sample_weight=w)
+    assert dask_fit.history_[-1]["passes"] == 1
+    assert numpy_fit.history_[-1]["passes"] == 1  # validated on the driver
+    # Without an intercept the 5e4 column stands in for y's offset: a condition number
+    # of ~1e9, so the two summation orders agree to ~1e-7 only.
+    assert_allclose(dask_fit.coef_, numpy_fit.coef_, rtol=1e-9 if fit_intercept else 1e-6)
+    assert_allclose(dask_fit.intercept_, numpy_fit.intercept_, rtol=1e-12)
+    reference = SkRidge(alpha=2.0, fit_intercept=fit_intercept).fit(X, y, sample_weight=w)
+    assert_allclose(dask_fit.coef_, reference.coef_, rtol=1e-6)

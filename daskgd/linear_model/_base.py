@@ -35,6 +35,7 @@ from daskgd.solvers import (
     check_solver,
     choose_solver,
     get_solver,
+    solves_from_gram,
 )
 
 LEARNING_RATES = ("auto", "constant", "invscaling")
@@ -178,6 +179,7 @@ class LinearModelBase(BaseEstimator):
                 client, data, self._classify, summary=summary, check=self._check_summary,
                 class_factors=self._class_factors, shuffle_seed=self._shuffle_seed(options),
                 placement=placement,
+                gram=solves_from_gram(self.solver, loss, data.n_features),
             )
             try:
                 n_classes = 0 if summary.classes is None else summary.classes.size

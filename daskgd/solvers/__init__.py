@@ -52,7 +52,7 @@ def choose_solver(
     n_params = (n_features + 1) * n_outputs
     if not loss.differentiable:
         return "sgd"
-    if loss.name == "squared_error" and n_features <= AUTO_MAX_GRAM:
+    if _gram_sized(loss, n_features):
         return "lstsq"
     if not penalty.smooth:
         return "proximal"
@@ -62,6 +62,17 @@ def choose_solver(
     ):
         return "newton"
     return "lbfgs"
+
+
+def _gram_sized(loss: Loss, n_features: int) -> bool:
+    return loss.differentiable and loss.name == "squared_error" and n_features <= AUTO_MAX_GRAM
+
+
+def solves_from_gram(name: str, loss: Loss, n_features: int) -> bool:
+    """Whether solver ``name`` (``"auto"`` as :func:`choose_solver` resolves it) solves
+    from the least-squares Gram statistics (``lstsq``): known before the data are read,
+    so the validation pass can sum them too (``Engine.place(..., gram=True)``)."""
+    return name == "lstsq" or (name == "auto" and _gram_sized(loss, n_features))
 
 
 def get_solver(name: str) -> Solver:
@@ -100,4 +111,5 @@ __all__ = [
     "choose_solver",
     "compatible_solvers",
     "get_solver",
+    "solves_from_gram",
 ]
