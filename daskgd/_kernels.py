@@ -984,15 +984,24 @@ _heap_lock = threading.Lock()
 _heap_users = 0
 
 
+#: Allocations from this size on are mapped (and unmapped when freed) while a task runs.
+IN_MEMORY_MMAP_THRESHOLD = 32 * 2**20
+#: The same for streamed shards: above a block's float64 temporaries (``row_blocks``), so
+#: those stay in the heap, but below a typical chunk, so a streamed chunk's memory goes back
+#: to the system as soon as it is dropped and a worker's memory stays a few chunks.
+STREAMED_MMAP_THRESHOLD = 8 * 2**20
+
+
 @contextlib.contextmanager
-def _heap_kept() -> Iterator[None]:
+def _heap_kept(mmap_threshold: int = IN_MEMORY_MMAP_THRESHOLD) -> Iterator[None]:
     """Keep freed memory in the heap while kernels run; give it back when the task ends.
 
     dask's nannies start workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also fixes
     glibc's mmap threshold at 128 KiB: every temporary of a block (``X @ B``, ``D X``, ...)
     is then mapped and unmapped and its pages faulted in again, which made the Hessian
     kernel ~2.3x slower on a worker than in a plain process. Inside the task the thresholds
-    are raised; at its end they are set back and the heap trimmed, as dask intends.
+    are raised; at its end they are set back and the heap trimmed, as dask intends. (With
+    several tasks at once in one worker, the first one's thresholds hold until all end.)
     """
     global _heap_users
     libc, trim = _glibc(), os.environ.get("MALLOC_TRIM_THRESHOLD_")
@@ -1003,7 +1012,7 @@ def _heap_kept() -> Iterator[None]:
         _heap_users += 1
         if _heap_users == 1:
             libc.mallopt(_M_TRIM_THRESHOLD, 256 * 2**20)
-            libc.mallopt(_M_MMAP_THRESHOLD, 32 * 2**20)
+            libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)
     try:
         yield
     finally:
@@ -1036,10 +1045,10 @@ def run_shard(
     # One BLAS thread per task, as dask's nannies set for worker processes: workers already
     # use every core, and threaded workers (LocalCluster(processes=False)) would otherwise
     # run cores x cores BLAS threads.
-    # Streamed chunks are not kept in the heap: their memory bound matters more there, and
-    # reading them costs more than the allocations.
+    # Streamed chunks themselves are not kept in the heap (their memory bound matters), but
+    # their block temporaries are: mapping those afresh tripled a streamed pass's page faults.
     in_memory = all(isinstance(c, Chunk) for c in shard.chunks)
-    heap = _heap_kept() if in_memory else contextlib.nullcontext()
+    heap = _heap_kept(IN_MEMORY_MMAP_THRESHOLD if in_memory else STREAMED_MMAP_THRESHOLD)
     with _blas_threads().limit(limits=1, user_api="blas"), heap:
         chunks = _loaded(shard.chunks)
         if pass_chunk_id:

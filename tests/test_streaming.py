@@ -22,7 +22,7 @@ import dask.array as da
 import dask.dataframe as dd
 import numpy as np
 import pytest
-from distributed import Client, LocalCluster, default_client
+from distributed import Client, LocalCluster, default_client, wait
 from sklearn.exceptions import ConvergenceWarning
 
 from daskgd import (
@@ -146,6 +146,7 @@ def test_x_is_never_persisted_when_streaming(client: Client) -> None:
             return {str(ts.key): ts.nbytes for ts in dask_scheduler.tasks.values()
                     if ts.state == "memory"}
 
+        wait(engine.shards)  # placement does not wait for the label-encoding tasks
         held = client.run_on_scheduler(in_memory)
         assert not [k for k in held if "daskgd-test-x" in k or "rows-" in k], held
         ours = {k: v for k, v in held.items() if engine.token in k or k in
