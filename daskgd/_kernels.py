@@ -284,19 +284,23 @@ def _dense_product(A: Any, B: Any) -> np.ndarray:
     return out.toarray() if scipy.sparse.issparse(out) else out
 
 
-def _weighted_gram(X: Any, D: np.ndarray, XD: Any) -> np.ndarray:
-    """``X' diag(D) X`` (d, d) float64, given ``XD = diag(D) X``.
+def _symmetric_gram(X: np.ndarray) -> np.ndarray:
+    """``X' X`` (d, d) of a dense float64 X by BLAS's symmetric rank-k update (one
+    triangle computed; ``X.T`` is a Fortran-ordered view that BLAS reads without a copy)."""
+    upper = scipy.linalg.blas.dsyrk(1.0, X.T, trans=0)
+    return np.triu(upper) + np.triu(upper, 1).T
+
+
+def _weighted_gram(X: Any, D: np.ndarray) -> np.ndarray:
+    """``X' diag(D) X`` (d, d) float64.
 
     For a dense float64 X and ``D >= 0`` (the Hessian weights of convex losses) BLAS's
     symmetric rank-k update on ``diag(sqrt(D)) X`` computes one triangle: half the
     arithmetic of the general product.
     """
     if scipy.sparse.issparse(X) or X.dtype != np.float64 or not (D >= 0).all():
-        return _dense_product(X.T, XD)
-    root = X * np.sqrt(D)[:, None]
-    # root.T is a Fortran-ordered view: BLAS reads it without a copy.
-    upper = scipy.linalg.blas.dsyrk(1.0, root.T, trans=0)
-    return np.triu(upper) + np.triu(upper, 1).T
+        return _dense_product(X.T, _scale_rows(X, D.astype(X.dtype, copy=False)))
+    return _symmetric_gram(X * np.sqrt(D)[:, None])
 
 
 def encode_labels(
@@ -441,11 +445,14 @@ def loss_grad_hess(
     for a in range(K):
         for c in range(a, K):
             D = hessian[:, a, c]
-            XD = _scale_rows(X, D.astype(X.dtype, copy=False))
             block = np.empty((d + 1, d + 1))
-            block[:d, :d] = (_weighted_gram(X, D, XD) if a == c
-                             else _dense_product(X.T, XD))
-            block[:d, d] = block[d, :d] = _column_sums(XD)
+            if a == c:
+                block[:d, :d] = _weighted_gram(X, D)
+            else:
+                block[:d, :d] = _dense_product(X.T, _scale_rows(X, D.astype(X.dtype, copy=False)))
+            # sum_i D_i x_i as a product: no scaled copy of X needed for it.
+            block[:d, d] = block[d, :d] = np.asarray(X.T @ D.astype(X.dtype, copy=False),
+                                                     dtype=np.float64).reshape(-1)
             block[d, d] = D.sum(dtype=np.float64)
             H[:, a, :, c] = block
             H[:, c, :, a] = block.T
@@ -516,14 +523,8 @@ def centred_gram(
         return _sparse_centred_gram(X, w, x_mean), xy, float(wy @ yc)
     Xc = chunk.X.astype(np.float64) - x_mean
     wX = Xc if chunk.w is None else Xc * chunk.w[:, None]
-    gram = _symmetric_gram(Xc) if chunk.w is None else _weighted_gram(Xc, chunk.w, wX)
+    gram = _symmetric_gram(Xc) if chunk.w is None else _weighted_gram(Xc, chunk.w)
     return gram, wX.T @ yc, float(wy @ yc)
-
-
-def _symmetric_gram(X: np.ndarray) -> np.ndarray:
-    """``X' X`` (d, d) of a dense float64 X by BLAS's symmetric rank-k update."""
-    upper = scipy.linalg.blas.dsyrk(1.0, X.T, trans=0)
-    return np.triu(upper) + np.triu(upper, 1).T
 
 
 @dataclass(frozen=True)
