@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
+
+from sphinx.util import logging
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
@@ -27,6 +30,8 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
 
 import daskgd  # noqa: E402
+
+logger = logging.getLogger(__name__)
 
 project = "daskgd"
 author = "The daskgd developers"
@@ -89,8 +94,8 @@ def _sync_notebooks(app: Any) -> None:
     """Copy ``../notebooks/*.ipynb`` into ``docs/notebooks/`` and write its index page.
 
     Stale copies are removed so a deleted notebook leaves the site. Files are rewritten only
-    when their content changed, so incremental builds stay incremental. Links from a notebook
-    to ``../docs/page.md`` are rewritten to work from the copy (:func:`_site_links`).
+    when their content changed, so incremental builds stay incremental. The copies are
+    adapted to the site by :func:`_for_site`.
     """
     source = ROOT / "notebooks"
     target = DOCS / "notebooks"
@@ -102,7 +107,11 @@ def _sync_notebooks(app: Any) -> None:
             old.unlink()
     for nb in notebooks:
         copy = target / nb.name
-        text = _site_links(nb.read_text(encoding="utf-8"))
+        text, titled = _for_site(nb.read_text(encoding="utf-8"))
+        if not titled:
+            # Sphinx's own warning ("doesn't have a title") does not say what to do.
+            logger.warning("notebooks/%s has no title: start it with a Markdown cell whose "
+                           "first line is '# Its title'", nb.name)
         if not copy.exists() or copy.read_text(encoding="utf-8") != text:
             copy.write_text(text, encoding="utf-8")
 
@@ -122,26 +131,32 @@ def _sync_notebooks(app: Any) -> None:
         lines += ["There are no notebooks in this version yet.", ""]
     index = target / "index.md"
     text = "\n".join(lines)
-    if not index.exists() or index.read_text() != text:
-        index.write_text(text)
+    if not index.exists() or index.read_text(encoding="utf-8") != text:
+        index.write_text(text, encoding="utf-8")
 
 
-def _site_links(notebook: str) -> str:
-    """Notebook JSON with its links to the docs pages made relative to ``docs/notebooks/``.
+def _for_site(notebook: str) -> tuple[str, bool]:
+    """A notebook's JSON adapted to ``docs/notebooks/``, and whether it has a title.
 
-    A notebook links to a page as ``../docs/page.md`` (right on GitHub and in Jupyter, from
-    ``notebooks/``); its copy in ``docs/notebooks/`` needs ``../page.md``.
+    Links to the docs pages are written ``../docs/page.md`` in a notebook (right on GitHub
+    and in Jupyter, from ``notebooks/``); the copy needs ``../page.md``. A notebook saved
+    without kernel metadata gets Python as its language, so its cells are highlighted
+    (myst-nb warns otherwise). Sphinx takes the first heading as the title.
     """
     nb = json.loads(notebook)
+    titled = False
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "markdown":
             continue
         source = cell.get("source", "")
-        if isinstance(source, list):
-            cell["source"] = [line.replace("](../docs/", "](../") for line in source]
-        else:
-            cell["source"] = source.replace("](../docs/", "](../")
-    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+        text = source if isinstance(source, str) else "".join(source)
+        text = text.replace("](../docs/", "](../")
+        cell["source"] = text
+        titled = titled or re.search(r"^#{1,6} +\S", text, re.MULTILINE) is not None
+    metadata = nb.setdefault("metadata", {})
+    if "language_info" not in metadata and "language" not in metadata.get("kernelspec", {}):
+        metadata["language_info"] = {"name": "python"}
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n", titled
 
 
 def _skip_member(app: Any, what: str, name: str, obj: Any, skip: bool, options: Any) -> Any:

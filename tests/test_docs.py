@@ -7,12 +7,14 @@ the real directory may hold either: the site must build warning-free in both cas
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -56,7 +58,7 @@ def test_docs_build_without_warnings(tmp_path: Path) -> None:
     assert "Getting started" in page_text(out / "index.html")
     for page in ("getting-started", "objectives", "choosing-a-solver", "inputs",
                  "larger-than-memory", "cluster", "metrics", "performance", "architecture",
-                 "api", "notebooks/index"):
+                 "api", "notebooks/index", "user-guide", "developer-guide"):
         page_text(out / f"{page}.html")
 
     # API pages generated from the docstrings: the parameters and the methods are there.
@@ -122,6 +124,34 @@ def test_docs_build_with_and_without_notebooks(tmp_path: Path) -> None:
     build(repo / "docs", out)
     assert not (repo / "docs" / "notebooks" / "tiny.ipynb").exists()
     assert "tiny.html" not in page_text(out / "notebooks" / "index.html")
+
+
+def load_conf() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("daskgd_docs_conf", DOCS / "conf.py")
+    assert spec is not None and spec.loader is not None
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    return conf
+
+
+def test_notebook_copies_are_adapted_to_the_site() -> None:
+    for_site = load_conf()._for_site
+    nb = tiny_notebook()
+    text, titled = for_site(json.dumps(nb))
+    copy = json.loads(text)
+    assert titled
+    assert "[objectives](../objectives.md)" in copy["cells"][0]["source"]
+    assert copy["cells"][1] == nb["cells"][1]  # code and outputs untouched
+    assert "language_info" not in copy["metadata"]  # the kernelspec names the language
+
+    # Saved without kernel metadata and without a heading (Sphinx needs one for the title).
+    nb["metadata"] = {}
+    nb["cells"][0]["source"] = "Just text, [a link](https://example.org/../docs/x.md)."
+    text, titled = for_site(json.dumps(nb))
+    copy = json.loads(text)
+    assert not titled
+    assert copy["metadata"]["language_info"] == {"name": "python"}
+    assert copy["cells"][0]["source"] == nb["cells"][0]["source"]  # only ](../docs/ links
 
 
 @pytest.mark.slow
