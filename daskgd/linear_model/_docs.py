@@ -4,8 +4,8 @@ SOLVER_DOC = """
     solver : {"auto", "lbfgs", "newton", "lstsq", "proximal", "gd", "sgd"}, default="auto"
         ``"auto"`` picks from the problem and records its choice in ``solver_``: ``"lstsq"``
         for least squares (up to 2000 features), ``"proximal"`` for other L1 / elastic-net
-        fits, ``"newton"`` for smooth GLMs with n_samples >> n_params (up to 500
-        parameters), ``"lbfgs"`` otherwise. When X is streamed (see ``placement_``),
+        fits, ``"newton"`` for smooth GLMs of up to 64 parameters with at least 10 samples
+        per parameter, ``"lbfgs"`` otherwise. When X is streamed (see ``placement_``),
         ``"newton"`` for every smooth GLM of up to 500 parameters (fewest passes).
         ``"lbfgs"``: L-BFGS, one distributed loss-and-gradient pass per evaluation.
         ``"newton"``: Newton with the Hessian reduced from the workers (few passes).
@@ -69,6 +69,6 @@ FITTED_DOC = """
         persisted. Chosen by the dask setting ``daskgd.placement`` ("auto", "persist" or
         "stream"; see ``docs/larger-than-memory.md``).
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Only when X had string column names.
 """

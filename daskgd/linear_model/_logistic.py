@@ -74,7 +74,7 @@ class LogisticRegression(DaskClassifierMixin, LinearModelBase):
     classes_ : ndarray of shape (n_classes,)
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
     intercept_ : ndarray of shape (1,) or (n_classes,)
-{FITTED_DOC}
+{FITTED_DOC.replace("n_iter_ : int", "n_iter_ : ndarray of shape (1,)")}
 {CLUSTER_NOTE}
     """
 

@@ -123,7 +123,7 @@ _FITTED_DOC = """    n_iter_ : int
     solver_ : str
         ``"sgd"``.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Only when X had string column names.
 """
 
