@@ -12,7 +12,8 @@ per epoch, ``"lstsq"`` one record for its single solve), with the keys
   penalty). For ``"sgd"`` it is the mean mini-batch objective seen during the epoch, an
   estimate taken along the way rather than the objective at the epoch's end;
 - ``grad_norm``: the largest absolute entry of the gradient (NaN for ``"sgd"``, which never
-  computes a full gradient);
+  computes a full gradient, and for an ``"lbfgs"`` iteration whose gradient was not the
+  last one SciPy evaluated);
 - ``step``: the step length (NaN for ``"lbfgs"``; the epoch's first rate for ``"sgd"``);
 - ``elapsed``: seconds since the solver started;
 - ``passes``: passes over X so far (fractions for ``"sgd"``, which reads a slice per round);
@@ -286,8 +287,8 @@ def _is_stochastic(history: History) -> bool:
 def _reference_value(reference: Any, runs: list[tuple[str, History]]) -> float:
     """``f*``: the given reference, or the best objective the (exact) fits recorded."""
     if reference is None:
-        exact = [h for _, h in runs if not _is_stochastic(h)] or [h for _, h in runs]
-        values = np.concatenate([_column(h, "objective", "") for h in exact])
+        exact = [run for run in runs if not _is_stochastic(run[1])] or runs
+        values = np.concatenate([_column(h, "objective", label) for label, h in exact])
         values = values[np.isfinite(values)]
         if values.size == 0:
             raise ValueError("No fit recorded a finite objective: there is no gap to draw.")

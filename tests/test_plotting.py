@@ -169,3 +169,14 @@ def test_missing_matplotlib_names_the_extra(monkeypatch, fits):
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     with pytest.raises(ImportError, match=r"pip install 'daskgd\[plot\]'"):
         plot_convergence(fits["gd"])
+
+
+def test_sgd_alone_is_its_own_reference(fits):
+    ax = plot_convergence(fits["sgd"], x="passes")
+    values = objectives(fits["sgd"])
+    drawn = np.asarray(ax.get_lines()[0].get_ydata(), dtype=float)
+    best = int(np.argmin(values))
+    assert np.isnan(drawn[best])
+    others = np.arange(len(values)) != best
+    np.testing.assert_allclose(drawn[others],
+                               (values[others] - values[best]) / abs(values[best]))
