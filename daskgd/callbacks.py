@@ -98,7 +98,8 @@ class Callback:
 
 
 class ProgressBar(Callback):
-    """A ``tqdm.auto`` progress bar: a widget in Jupyter, text in a terminal.
+    """A ``tqdm.auto`` progress bar: a widget in Jupyter (with ``ipywidgets`` installed),
+    text in a terminal.
 
     It counts iterations (epochs for ``"sgd"``) up to ``max_iter`` and shows the objective,
     the gradient norm and the passes over the data. The bar is closed when the fit ends,
@@ -125,9 +126,10 @@ class ProgressBar(Callback):
             return
         # Iteration 0 is the starting point: the bar starts at 0 and shows its objective.
         self._bar.n = int(record["iteration"])
-        self._bar.set_postfix(
-            objective=f"{record['objective']:.6g}", grad_norm=f"{record['grad_norm']:.3g}",
-            passes=f"{record['passes']:.1f}", refresh=False,
+        self._bar.set_postfix(  # a dict keeps this order (keywords would be sorted)
+            {"objective": f"{record['objective']:.6g}",
+             "grad_norm": f"{record['grad_norm']:.3g}", "passes": f"{record['passes']:.1f}"},
+            refresh=False,
         )
         self._bar.update(0)  # redraws when tqdm's mininterval has passed
 

@@ -81,6 +81,8 @@ def test_progress_bar_shows_iterations_objective_grad_norm_and_passes(regression
     assert f"objective={final['objective']:.6g}" in text
     assert f"grad_norm={final['grad_norm']:.3g}" in text
     assert f"passes={final['passes']:.1f}" in text
+    assert (f"objective={final['objective']:.6g}, grad_norm={final['grad_norm']:.3g}, "
+            f"passes=") in text  # in this order
 
 
 def test_verbose_1_draws_a_bar_on_stderr_and_logs_nothing_per_iteration(
