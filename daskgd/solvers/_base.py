@@ -31,7 +31,7 @@ class SolverOptions:
     local_steps: int = 1
     n_iter_no_change: int = 5
     seed: int = 0
-    verbose: int = 0
+    verbose: int = 0  # read by the estimator, which turns it into callbacks (the observer)
     #: Sees each iteration's record and the solver state; returns a reason to stop, or None.
     observer: Observer | None = None
     # sgd only ------------------------------------------------------------------------------
