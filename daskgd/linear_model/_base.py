@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import numbers
+import time
 import warnings
 from typing import Any
 
@@ -25,6 +28,8 @@ from daskgd._data import (
     summarise,
 )
 from daskgd._engine import Engine, fit_client
+from daskgd.callbacks import CallbackList, FitInfo, as_callback_list
+from daskgd.linear_model._html import fit_summary_html
 from daskgd.losses import Loss
 from daskgd.objective import Objective
 from daskgd.penalties import ElasticNet, no_penalty
@@ -39,6 +44,8 @@ from daskgd.solvers import (
 )
 
 LEARNING_RATES = ("auto", "constant", "invscaling")
+
+logger = logging.getLogger("daskgd")
 
 
 def _check_number(
@@ -154,9 +161,15 @@ class LinearModelBase(BaseEstimator):
 
     # ---------------------------------------------------------------- fit
 
-    def _fit(self, X: Any, y: Any, sample_weight: Any) -> np.ndarray | None:
+    def _fit(
+        self, X: Any, y: Any, sample_weight: Any, callbacks: Any = None
+    ) -> np.ndarray | None:
         """Fit ``coef_`` and ``intercept_``; returns the classes for classifiers."""
+        started = time.perf_counter()
         options = self._check_params()
+        observers = as_callback_list(callbacks, options.verbose)
+        if observers:
+            options = dataclasses.replace(options, observer=observers)
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
@@ -175,6 +188,10 @@ class LinearModelBase(BaseEstimator):
             self._check_summary(summary)
         warm = self._warm_start_params(data.n_features)
         with fit_client() as client:
+            dashboard = _dashboard_link(client)
+            logger.info("daskgd: fitting %s on the cluster at %s; dashboard: %s",
+                        type(self).__name__, getattr(client.scheduler, "address", "?"),
+                        dashboard or "none (install bokeh to serve it)")
             engine, summary = Engine.place(
                 client, data, self._classify, summary=summary, check=self._check_summary,
                 class_factors=self._class_factors, shuffle_seed=self._shuffle_seed(options),
@@ -198,7 +215,15 @@ class LinearModelBase(BaseEstimator):
                 theta0 = objective.initial_theta()
                 if warm is not None and warm[0].shape == (n_outputs, data.n_features):
                     theta0 = objective.theta_from(*warm)
-                result = self._solve(solver, objective, theta0, options)
+                info = FitInfo(
+                    estimator=type(self).__name__, solver=solver.name,
+                    max_iter=options.max_iter, n_samples=summary.n_samples,
+                    n_features=data.n_features, n_params=objective.n_params,
+                    placement="stream" if engine.streamed else "persist",
+                    dashboard_link=dashboard,
+                )
+                result = self._observed_solve(observers, info, solver, objective, theta0,
+                                              options)
             finally:
                 engine.close()
         coef, intercept = objective.split(result.theta)
@@ -210,12 +235,14 @@ class LinearModelBase(BaseEstimator):
         self.solver_ = solver.name
         self.placement_ = "stream" if engine.streamed else "persist"
         self.converged_ = result.converged
+        self.stop_reason_ = result.stop_reason
+        self.fit_time_ = time.perf_counter() - started
         self.n_features_in_ = data.n_features
         if data.feature_names is not None:
             self.feature_names_in_ = data.feature_names
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        if not result.converged:
+        if not result.converged and result.stop_reason is None:  # a stop asked for is no warning
             warnings.warn(
                 f"{type(self).__name__} (solver={solver.name!r}) did not converge in "
                 f"{result.n_iter} iterations: {result.message}. Increase max_iter or tol, or "
@@ -224,6 +251,46 @@ class LinearModelBase(BaseEstimator):
                 stacklevel=3,
             )
         return summary.classes
+
+    def _observed_solve(
+        self, observers: CallbackList, info: FitInfo, solver: Solver, objective: Objective,
+        theta0: np.ndarray, options: SolverOptions,
+    ) -> SolverResult:
+        """``_solve`` between the callbacks' ``on_fit_begin`` and ``on_fit_end`` (also when
+        the solver fails, so progress bars are closed)."""
+        if not observers:
+            return self._solve(solver, objective, theta0, options)
+        observers.begin(info)
+        start = time.perf_counter()
+        try:
+            result = self._solve(solver, objective, theta0, options)
+        except BaseException as exc:
+            info.error, info.elapsed = exc, time.perf_counter() - start
+            try:
+                observers.end(info)
+            except Exception:  # the solver's error is the one to raise
+                logger.exception("daskgd: a callback failed in on_fit_end after the fit "
+                                 "failed")
+            raise
+        info.n_iter, info.converged, info.message = (result.n_iter, result.converged,
+                                                     result.message)
+        info.stop_reason, info.elapsed = result.stop_reason, time.perf_counter() - start
+        if result.stop_reason is not None:
+            logger.info("daskgd %s: %s", solver.name, result.stop_reason)
+        observers.end(info)
+        return result
+
+    # ---------------------------------------------------------------- display
+
+    def _repr_html_inner(self) -> str:
+        """scikit-learn's HTML, and for a fitted model a table of how the fit went."""
+        return super()._repr_html_inner() + fit_summary_html(self)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        bundle: dict[str, str] = super()._repr_mimebundle_(**kwargs)
+        if "text/html" in bundle:
+            bundle["text/html"] += fit_summary_html(self)
+        return bundle
 
     def _warm_start_params(self, n_features: int) -> tuple[np.ndarray, np.ndarray] | None:
         """The fitted ``(coef (K, d), intercept (K,))`` to start from, with ``warm_start``."""
@@ -310,3 +377,12 @@ class LinearModelBase(BaseEstimator):
                 token="daskgd-predict",
             )
         return _kernels.predict_linear(Xc, coef, intercept)
+
+
+def _dashboard_link(client: Any) -> str | None:
+    """The dashboard address of ``client``'s cluster, or None when it serves none."""
+    try:
+        link = client.dashboard_link
+    except (KeyError, AttributeError, ValueError):  # no "dashboard" service (no bokeh)
+        return None
+    return str(link) if link else None

@@ -38,7 +38,8 @@ SOLVER_DOC = """
     random_state : int, RandomState instance or None, default=None
         Seeds the SGD sampling (per chunk, so the result does not depend on placement).
     verbose : int, default=0
-        Log each iteration to the ``"daskgd"`` logger.
+        0: silent; 1: a progress bar of the iterations (``daskgd.callbacks.ProgressBar``);
+        2: also log each iteration to the ``"daskgd"`` logger (``LogIterations``).
 """
 
 CLUSTER_NOTE = """
@@ -61,6 +62,11 @@ FITTED_DOC = """
         ``grad_norm`` (NaN for ``"sgd"``), ``step`` (NaN for ``"lbfgs"``), ``elapsed``
         (seconds), ``passes`` (over X). ``pandas.DataFrame(model.history_)`` tabulates it.
     converged_ : bool
+    stop_reason_ : str or None
+        Which callback stopped the last fit early (``fit(..., callbacks=...)``), and after
+        which iteration; None otherwise (then ``converged_`` False means ``max_iter``).
+    fit_time_ : float
+        Seconds the last fit took, placement included.
     solver_ : str
         The solver used (the choice of ``"auto"``).
     placement_ : {"persist", "stream"}

@@ -82,7 +82,9 @@ class PoissonRegressor(DaskRegressorMixin, LinearModelBase):
                 f"is {summary.y_min!r}."
             )
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> PoissonRegressor:
+    def fit(
+        self, X: Any, y: Any, sample_weight: Any = None, *, callbacks: Any = None
+    ) -> PoissonRegressor:
         """Fit the model on a dask cluster.
 
         Parameters
@@ -92,12 +94,15 @@ class PoissonRegressor(DaskRegressorMixin, LinearModelBase):
         y : array-like or dask array of shape (n_samples,)
             Non-negative targets.
         sample_weight : array-like or dask array of shape (n_samples,), default=None
+        callbacks : callable, daskgd.callbacks.Callback or list of them, default=None
+            Shown each iteration's record; one returning True stops the fit (see
+            ``daskgd.callbacks``). ``verbose`` adds a progress bar and logging.
 
         Returns
         -------
         self
         """
-        self._fit(X, y, sample_weight)
+        self._fit(X, y, sample_weight, callbacks)
         self.coef_ = self.coef_[0]
         self.intercept_ = self.intercept_[0]
         return self

@@ -23,7 +23,9 @@ class _LeastSquares(DaskRegressorMixin, LinearModelBase):
     def _loss(self) -> Loss:
         return HalfSquaredError()
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _LeastSquares:
+    def fit(
+        self, X: Any, y: Any, sample_weight: Any = None, *, callbacks: Any = None
+    ) -> _LeastSquares:
         """Fit the model on a dask cluster.
 
         Parameters
@@ -32,12 +34,15 @@ class _LeastSquares(DaskRegressorMixin, LinearModelBase):
             (n_samples, n_features)
         y : array-like or dask array of shape (n_samples,)
         sample_weight : array-like or dask array of shape (n_samples,), default=None
+        callbacks : callable, daskgd.callbacks.Callback or list of them, default=None
+            Shown each iteration's record; one returning True stops the fit (see
+            ``daskgd.callbacks``). ``verbose`` adds a progress bar and logging.
 
         Returns
         -------
         self
         """
-        self._fit(X, y, sample_weight)
+        self._fit(X, y, sample_weight, callbacks)
         self.coef_ = self.coef_[0]
         self.intercept_ = self.intercept_[0]
         return self

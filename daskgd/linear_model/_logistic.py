@@ -156,7 +156,9 @@ class LogisticRegression(DaskClassifierMixin, LinearModelBase):
     def _class_factors(self, summary: DataSummary) -> np.ndarray | None:
         return class_weight_factors(self.class_weight, summary)
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
+    def fit(
+        self, X: Any, y: Any, sample_weight: Any = None, *, callbacks: Any = None
+    ) -> LogisticRegression:
         """Fit the model on a dask cluster.
 
         Parameters
@@ -166,12 +168,15 @@ class LogisticRegression(DaskClassifierMixin, LinearModelBase):
         y : array-like or dask array of shape (n_samples,)
             Labels of any sortable type; at least two distinct ones.
         sample_weight : array-like or dask array of shape (n_samples,), default=None
+        callbacks : callable, daskgd.callbacks.Callback or list of them, default=None
+            Shown each iteration's record; one returning True stops the fit (see
+            ``daskgd.callbacks``). ``verbose`` adds a progress bar and logging.
 
         Returns
         -------
         self
         """
-        classes = self._fit(X, y, sample_weight)
+        classes = self._fit(X, y, sample_weight, callbacks)
         assert classes is not None
         self.classes_ = classes
         if classes.size > 2:

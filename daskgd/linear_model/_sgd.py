@@ -107,7 +107,8 @@ default="{learning_rate}"
         bytes a row, about 40 while the exchange is planned) (dask input). See "Row
         placement for SGD" in docs/architecture.md.
     verbose : int, default=0
-        Log each epoch to the ``"daskgd"`` logger.
+        0: silent; 1: a progress bar of the epochs (``daskgd.callbacks.ProgressBar``);
+        2: also log each epoch to the ``"daskgd"`` logger (``LogIterations``).
 """
 
 _FITTED_DOC = """    n_iter_ : int
@@ -120,6 +121,10 @@ _FITTED_DOC = """    n_iter_ : int
         step), ``steps`` (``t`` at its end), ``validation_score`` (with early stopping),
         ``elapsed``, ``passes``.
     converged_ : bool
+    stop_reason_ : str or None
+        Which callback stopped the last fit early, and after which epoch; None otherwise.
+    fit_time_ : float
+        Seconds the last fit took, placement included.
     solver_ : str
         ``"sgd"``.
     n_features_in_ : int
@@ -370,7 +375,7 @@ class SGDRegressor(DaskRegressorMixin, _BaseSGD):
 
     def fit(
         self, X: Any, y: Any, coef_init: Any = None, intercept_init: Any = None,
-        sample_weight: Any = None,
+        sample_weight: Any = None, *, callbacks: Any = None,
     ) -> SGDRegressor:
         """Fit the model on a dask cluster, for up to ``max_iter`` epochs.
 
@@ -384,13 +389,16 @@ class SGDRegressor(DaskRegressorMixin, _BaseSGD):
         intercept_init : array-like of shape (1,), default=None
             Starting intercept (default: the best constant).
         sample_weight : array-like or dask array of shape (n_samples,), default=None
+        callbacks : callable, daskgd.callbacks.Callback or list of them, default=None
+            Shown each iteration's record; one returning True stops the fit (see
+            ``daskgd.callbacks``). ``verbose`` adds a progress bar and logging.
 
         Returns
         -------
         self
         """
         with self._call(partial=False, init=_check_init(coef_init, intercept_init)):
-            self._fit(X, y, sample_weight)
+            self._fit(X, y, sample_weight, callbacks)
         self.coef_ = self.coef_[0]
         return self
 
@@ -534,7 +542,7 @@ default="hinge"
 
     def fit(
         self, X: Any, y: Any, coef_init: Any = None, intercept_init: Any = None,
-        sample_weight: Any = None,
+        sample_weight: Any = None, *, callbacks: Any = None,
     ) -> SGDClassifier:
         """Fit the model on a dask cluster, for up to ``max_iter`` epochs.
 
@@ -548,13 +556,16 @@ default="hinge"
 default=None
         intercept_init : array-like of shape (1,) or (n_classes,), default=None
         sample_weight : array-like or dask array of shape (n_samples,), default=None
+        callbacks : callable, daskgd.callbacks.Callback or list of them, default=None
+            Shown each iteration's record; one returning True stops the fit (see
+            ``daskgd.callbacks``). ``verbose`` adds a progress bar and logging.
 
         Returns
         -------
         self
         """
         with self._call(partial=False, init=_check_init(coef_init, intercept_init)):
-            classes = self._fit(X, y, sample_weight)
+            classes = self._fit(X, y, sample_weight, callbacks)
         assert classes is not None
         self.classes_ = classes
         return self

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -30,7 +31,9 @@ class SolverOptions:
     local_steps: int = 1
     n_iter_no_change: int = 5
     seed: int = 0
-    verbose: int = 0
+    verbose: int = 0  # read by the estimator, which turns it into callbacks (the observer)
+    #: Sees each iteration's record and the solver state; returns a reason to stop, or None.
+    observer: Observer | None = None
     # sgd only ------------------------------------------------------------------------------
     alpha: float = 0.0  # penalty strength, for the "optimal" schedule
     sample_rates: bool = False  # eta0 and schedules per sample (scikit-learn's SGD), see sgd.py
@@ -38,6 +41,16 @@ class SolverOptions:
     average: int = 0  # > 0: Polyak-average the iterates from this step on
     early_stopping: bool = False  # stop on a held-out validation score
     validation_fraction: float = 0.1
+
+
+class Observer(Protocol):
+    """Watches the solver loop (``daskgd.callbacks.CallbackList`` is one).
+
+    Called with each iteration's record and the solver's state (``"theta"``, the iterate,
+    shape (n_params,)); returns the reason to stop after this iteration, or None.
+    """
+
+    def __call__(self, record: Mapping[str, Any], state: Mapping[str, Any]) -> str | None: ...
 
 
 @dataclass
@@ -49,6 +62,8 @@ class SolverResult:
     converged: bool
     message: str
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: Why an observer stopped the solver before its own stopping rule (None: it did not).
+    stop_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,16 +110,26 @@ class Solver(Protocol):
 
 
 class Recorder:
-    """Collects one record per iteration (and logs it when ``verbose``)."""
+    """Collects one record per iteration and shows it to the fit's observer, if any.
 
-    def __init__(self, objective: Objective, solver: str, verbose: int) -> None:
+    Calling it returns True when the observer asks the solver to stop after this
+    iteration; the solver then returns ``stopped(...)``, the iterate reached, not converged.
+    """
+
+    def __init__(self, objective: Objective, solver: str, options: SolverOptions) -> None:
         self.objective = objective
         self.solver = solver
-        self.verbose = verbose
+        self.observer = options.observer
         self.start = time.perf_counter()
         self.history: list[dict[str, Any]] = []
+        self.stop_reason: str | None = None
 
-    def __call__(self, iteration: int, value: float, grad_norm: float, step: float) -> None:
+    def __call__(
+        self, iteration: int, value: float, grad_norm: float, step: float, *,
+        theta: np.ndarray | None = None, **extra: Any,
+    ) -> bool:
+        """Record an iteration; ``theta`` (n_params,) is the iterate reached, ``extra``
+        more entries of the record. Returns whether to stop."""
         record = {
             "iteration": iteration,
             "objective": float(value),
@@ -112,14 +137,17 @@ class Recorder:
             "step": float(step),
             "elapsed": time.perf_counter() - self.start,
             "passes": self.objective.engine.n_passes,
+            **extra,
         }
         self.history.append(record)
-        if self.verbose:
-            logger.info(
-                "daskgd %s: iteration %d objective %.10g grad_norm %.3g step %.3g "
-                "(%.2f s, %.1f passes)", self.solver, iteration, value, grad_norm, step,
-                record["elapsed"], record["passes"],
-            )
+        if self.observer is not None and self.stop_reason is None:
+            self.stop_reason = self.observer(record, {"theta": theta})
+        return self.stop_reason is not None
+
+    def stopped(self, theta: np.ndarray, n_iter: int) -> SolverResult:
+        """The result of a solver stopped by its observer after iteration ``n_iter``."""
+        return SolverResult(theta, n_iter, False, str(self.stop_reason), self.history,
+                            stop_reason=self.stop_reason)
 
 
 def grad_norm(grad: np.ndarray) -> float:

@@ -33,11 +33,12 @@ class GradientDescent:
     def solve(
         self, objective: Objective, theta0: np.ndarray, options: SolverOptions
     ) -> SolverResult:
-        record = Recorder(objective, self.name, options.verbose)
+        record = Recorder(objective, self.name, options)
         tol = options.tol or 0.0
         fixed = options.learning_rate == "constant"
         point = objective.value_grad(theta0)
-        record(0, point.value, grad_norm(point.grad), 0.0)
+        if record(0, point.value, grad_norm(point.grad), 0.0, theta=point.theta):
+            return record.stopped(point.theta, 0)
         step = 1.0 / objective.smoothness_bound()
         message = "maximum number of iterations reached"
         converged = False
@@ -60,10 +61,12 @@ class GradientDescent:
                     message = "line search found no decrease (limit of precision)"
                     break
                 new, step = accepted
-            record(n_iter, new.value, grad_norm(new.grad), step)
+            stop = record(n_iter, new.value, grad_norm(new.grad), step, theta=new.theta)
             if not fixed:
                 step = self._next_step(point, new, step)
             point = new
+            if stop:
+                return record.stopped(point.theta, n_iter)
         else:
             converged = grad_norm(point.grad) <= tol
             if converged:

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.optimize import minimize
 
-from daskgd.objective import Objective
+from daskgd.objective import Objective, Point
 from daskgd.solvers._base import Recorder, Requirements, SolverOptions, SolverResult, grad_norm
 
 #: A gradient this many times smaller than at the start, where the line search can no longer
@@ -32,7 +32,17 @@ class LBFGS:
     def solve(
         self, objective: Objective, theta0: np.ndarray, options: SolverOptions
     ) -> SolverResult:
-        record = Recorder(objective, self.name, options.verbose)
+        record = Recorder(objective, self.name, options)
+        start = objective.value_grad(theta0)
+        if record(0, start.value, grad_norm(start.grad), 0.0, theta=start.theta):
+            return record.stopped(start.theta, 0)
+        return self.run(objective, start, options, record)
+
+    def run(
+        self, objective: Objective, start: Point, options: SolverOptions, record: Recorder
+    ) -> SolverResult:
+        """Iterate from the evaluated ``start``, recording into ``record`` (whose history
+        may already hold iterations of another solver: the numbering goes on from them)."""
         last: dict[str, Any] = {}
 
         def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -40,18 +50,17 @@ class LBFGS:
             last["theta"], last["point"] = theta.copy(), point
             return point.value, point.grad
 
-        start = objective.value_grad(theta0)
-        record(0, start.value, grad_norm(start.grad), 0.0)
-
         def callback(intermediate_result: Any) -> None:
             point = last["point"]
             value = float(intermediate_result.fun)
             norm = grad_norm(point.grad) if np.array_equal(last["theta"], intermediate_result.x) \
                 else float("nan")
-            record(len(record.history), value, norm, float("nan"))
+            if record(len(record.history), value, norm, float("nan"),
+                      theta=intermediate_result.x):
+                raise StopIteration  # SciPy ends the run at this iterate
 
         result = minimize(
-            fun, theta0, jac=True, method="L-BFGS-B", callback=callback,
+            fun, start.theta, jac=True, method="L-BFGS-B", callback=callback,
             options={
                 "maxiter": options.max_iter,
                 "maxfun": max(15000, 2 * options.max_iter),
@@ -63,10 +72,12 @@ class LBFGS:
                 "maxcor": 10,
             },
         )
+        if record.stop_reason is not None:
+            return record.stopped(np.asarray(result.x, dtype=float), int(result.nit))
         final = grad_norm(np.asarray(result.jac))
         converged = final <= (options.tol or 0.0)
         message = str(result.message)
-        limit = min(PRECISION_LIMIT * record.history[0]["grad_norm"],
+        limit = min(PRECISION_LIMIT * grad_norm(start.grad),
                     np.sqrt(options.tol or 0.0))
         if not converged and result.status in (0, 2) and final <= limit:
             # The line search cannot decrease f any more in float64: a tol below this point

@@ -36,7 +36,7 @@ class LeastSquares:
     def solve(
         self, objective: Objective, theta0: np.ndarray, options: SolverOptions
     ) -> SolverResult:
-        record = Recorder(objective, self.name, options.verbose)
+        record = Recorder(objective, self.name, options)
         gram, xy, yy = objective.centred_gram()
         l1, l2 = objective.penalty.l1, objective.penalty.l2
         if l1 == 0.0:
@@ -59,7 +59,9 @@ class LeastSquares:
         full_grad = np.zeros(objective.n_params)
         full_grad[: objective.n_features] = grad
         point = Point(theta, value, full_grad)
-        record(1, objective.total_value(point), objective.optimality(point), float(sweeps))
+        # The one iteration is the whole solve: a request to stop after it changes nothing.
+        record(1, objective.total_value(point), objective.optimality(point), float(sweeps),
+               theta=theta)
         message = "exact solve" if l1 == 0.0 else f"coordinate descent: {sweeps} sweeps"
         return SolverResult(theta, 1, converged, message, record.history)
 

@@ -40,10 +40,11 @@ class Newton:
     def solve(
         self, objective: Objective, theta0: np.ndarray, options: SolverOptions
     ) -> SolverResult:
-        record = Recorder(objective, self.name, options.verbose)
+        record = Recorder(objective, self.name, options)
         tol = options.tol or 0.0
         point = objective.value_grad_hess(theta0)
-        record(0, point.value, objective.optimality(point), 0.0)
+        if record(0, point.value, objective.optimality(point), 0.0, theta=point.theta):
+            return record.stopped(point.theta, 0)
         for n_iter in range(1, options.max_iter + 1):
             if objective.optimality(point) <= tol:
                 return SolverResult(point.theta, n_iter - 1, True, "gradient below tol",
@@ -59,7 +60,9 @@ class Newton:
                                     "line search found no decrease (limit of precision)",
                                     record.history)
             point, length = step
-            record(n_iter, point.value, objective.optimality(point), length)
+            if record(n_iter, point.value, objective.optimality(point), length,
+                      theta=point.theta):
+                return record.stopped(point.theta, n_iter)
         converged = objective.optimality(point) <= tol
         return SolverResult(point.theta, options.max_iter, converged,
                             "gradient below tol" if converged else
@@ -72,10 +75,10 @@ class Newton:
         logger.info("daskgd newton: Hessian too ill-conditioned at iteration %d; continuing "
                     "with L-BFGS", done)
         rest = dataclasses.replace(options, max_iter=max(1, options.max_iter - done))
-        result = LBFGS().solve(objective, point.theta, rest)
-        for entry in result.history[1:]:
-            record(done + entry["iteration"], entry["objective"], entry["grad_norm"],
-                   entry["step"])
+        # L-BFGS goes on in this recorder, so the observer sees its iterations as they come.
+        result = LBFGS().run(objective, point, rest, record)
+        if result.stop_reason is not None:
+            return dataclasses.replace(result, n_iter=done + result.n_iter)
         return SolverResult(result.theta, done + result.n_iter, result.converged,
                             f"Hessian ill-conditioned; L-BFGS: {result.message}",
                             record.history)

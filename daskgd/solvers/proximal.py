@@ -34,12 +34,13 @@ class Proximal:
     def solve(
         self, objective: Objective, theta0: np.ndarray, options: SolverOptions
     ) -> SolverResult:
-        record = Recorder(objective, self.name, options.verbose)
+        record = Recorder(objective, self.name, options)
         tol = options.tol or 0.0
         L = objective.smoothness_bound()
         x = objective.points_on_line(theta0, theta0, [1.0])[0]
         y, t = x, 1.0
-        record(0, objective.total_value(x), objective.optimality(x), 0.0)
+        if record(0, objective.total_value(x), objective.optimality(x), 0.0, theta=x.theta):
+            return record.stopped(x.theta, 0)
         n_iter = 0
         while n_iter < options.max_iter:
             if objective.optimality(x) <= tol:
@@ -62,7 +63,9 @@ class Proximal:
             else:
                 y, t = y_new, t_new
             x = x_new
-            record(n_iter, objective.total_value(x), objective.optimality(x), 1.0 / L)
+            if record(n_iter, objective.total_value(x), objective.optimality(x), 1.0 / L,
+                      theta=x.theta):
+                return record.stopped(x.theta, n_iter)
             # Longer steps next time, but never beyond the curvature just measured.
             L = max(L / GROW, curvature)
         converged = objective.optimality(x) <= tol

@@ -275,7 +275,7 @@ class SGD:
     ) -> SGDResult:
         """Run up to ``options.max_iter`` epochs from ``theta0`` (and ``state``)."""
         state = SGDState() if state is None else state
-        record = Recorder(objective, self.name, options.verbose)
+        record = Recorder(objective, self.name, options)
         layout = _layout(objective, options)
         n_rows = layout.n_rows
         n_train = n_rows - layout.n_holdout
@@ -333,12 +333,11 @@ class SGD:
                     "diverged. Scale the features (e.g. sklearn.preprocessing."
                     "StandardScaler) or use a smaller eta0."
                 )
-            record(epoch, value, float("nan"), first_rate)
-            record.history[-1]["steps"] = t
-            score = None
-            if options.early_stopping:
-                score = holdout_score(objective, theta, layout)
-                record.history[-1]["validation_score"] = score
+            score = holdout_score(objective, theta, layout) if options.early_stopping else None
+            extra = {} if score is None else {"validation_score": score}
+            if record(epoch, value, float("nan"), first_rate, theta=theta, steps=t, **extra):
+                converged, message = False, str(record.stop_reason)
+                break
             if options.tol is None:
                 continue
             # Minimise -score or the objective: "no improvement" is not beating best by tol.
@@ -356,6 +355,7 @@ class SGD:
         reported = average if options.average and n_averaged > 0 else theta
         assert reported is not None
         return SGDResult(
-            reported, epoch, converged, message, record.history, standard=theta,
+            reported, epoch, converged, message, record.history,
+            stop_reason=record.stop_reason, standard=theta,
             state=SGDState(t, average, n_averaged),
         )
