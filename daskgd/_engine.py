@@ -393,6 +393,9 @@ class Engine:
         futures = list(self.shards)
         self.shards = []
         self._keepalive = []
+        # The rebuild closure holds the placed blocks' futures (and this engine: a cycle);
+        # dropping it releases them now instead of at the next garbage collection.
+        self._rebuild = _closed
         with contextlib.suppress(Exception):
             self.client.cancel(futures)
 
@@ -546,6 +549,10 @@ class _LazyBlocks:
         alive = self._client.scheduler_info(n_workers=-1)["workers"]
         return self._client.scatter([shard], workers=[worker] if worker in alive else None,
                                     hash=False)[0]
+
+
+def _closed(s: int) -> Future:
+    raise RuntimeError("this fit's engine is closed; its data were released")
 
 
 class _Blocks:

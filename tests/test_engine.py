@@ -7,7 +7,7 @@ import itertools
 import dask.array as da
 import numpy as np
 import pytest
-from distributed import Client
+from distributed import Client, wait
 from numpy.testing import assert_allclose, assert_array_equal
 
 from daskgd import _kernels
@@ -147,3 +147,37 @@ def test_lstsq_reads_dask_data_once(fit_intercept: bool) -> None:
     assert_allclose(dask_fit.intercept_, numpy_fit.intercept_, rtol=1e-12)
     reference = SkRidge(alpha=2.0, fit_intercept=fit_intercept).fit(X, y, sample_weight=w)
     assert_allclose(dask_fit.coef_, reference.coef_, rtol=1e-6)
+
+
+def test_a_fit_lets_go_of_what_it_placed_without_waiting_for_the_garbage_collector(
+    client: Client,
+) -> None:
+    """The engine's rebuild closure held the blocks the fit persisted, in a reference cycle:
+    they stayed on the cluster until Python's cycle collector ran. With it off, the
+    scheduler must still be back to the keys it had before the fits."""
+    import gc
+    import time
+
+    from daskgd import LinearRegression, LogisticRegression
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(3000, 4))
+    Xd = client.persist(da.from_array(X, chunks=(500, 4)))
+    y = da.from_array(X @ [1.0, 2.0, 0.0, -1.0], chunks=500) * 2.0  # a graph the fit persists
+
+    def task_keys(dask_scheduler: object) -> list[str]:
+        return [str(k) for k in dask_scheduler.tasks]  # type: ignore[attr-defined]
+
+    wait(Xd)
+    before = set(client.run_on_scheduler(task_keys))
+    gc.disable()
+    try:
+        LinearRegression().fit(Xd, y)
+        LogisticRegression().fit(Xd, y > 0)
+        deadline = time.monotonic() + 10
+        while (left := set(client.run_on_scheduler(task_keys)) - before) and (
+                time.monotonic() < deadline):
+            time.sleep(0.1)
+    finally:
+        gc.enable()
+    assert not left, sorted(left)[:5]

@@ -54,3 +54,7 @@ def test_notebook_runs(name: str) -> None:
     images = [o for c in notebook.cells for o in c.get("outputs", [])
               if "image/png" in o.get("data", {})]
     assert bool(images) == (name.startswith(("01", "03")))  # the convergence plots
+    if name.startswith("01"):
+        # verbose=1 there: in a kernel, tqdm.auto's progress bar is a Jupyter widget.
+        assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
+                   for c in notebook.cells for o in c.get("outputs", []))
