@@ -136,6 +136,8 @@ class ProgressBar(Callback):
     def on_fit_end(self, info: FitInfo) -> None:
         if self._bar is not None and info.n_iter is not None:
             self._bar.n = info.n_iter
+            if info.error is None:
+                self._bar.total = info.n_iter  # a fit that converged early ends the bar full
         self._close()
 
     def _close(self) -> None:

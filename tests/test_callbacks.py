@@ -93,7 +93,8 @@ def test_verbose_1_draws_a_bar_on_stderr_and_logs_nothing_per_iteration(
     model = LinearRegression(solver="lbfgs", verbose=1).fit(X, y)
     err = capsys.readouterr().err
     assert "LinearRegression (lbfgs)" in err and "objective=" in err
-    assert f"{model.n_iter_}/100" in err
+    assert "/1000 " in err  # counts towards max_iter while it runs
+    assert "100%|" in err and f" {model.n_iter_}/{model.n_iter_} " in err  # ends full
     assert not any("iteration" in r.getMessage() for r in caplog.records)
 
 
