@@ -574,7 +574,8 @@ class Moments:
         x_point = self.x_point + share * (other.x_point - self.x_point)
         y_point = self.y_point + share * (other.y_point - self.y_point)
         a, b = self.moved(x_point, y_point), other.moved(x_point, y_point)
-        return Moments(weight, x_point, y_point, *(u + v for u, v in zip(a, b)))
+        return Moments(weight, x_point, y_point, a[0] + b[0], a[1] + b[1], a[2] + b[2],
+                       a[3] + b[3], a[4] + b[4])
 
     def moved(
         self, x_point: np.ndarray, y_point: float
