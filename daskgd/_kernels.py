@@ -577,6 +577,16 @@ class Moments:
         return Moments(weight, x_point, y_point, a[0] + b[0], a[1] + b[1], a[2] + b[2],
                        a[3] + b[3], a[4] + b[4])
 
+    @property
+    def x_mean(self) -> np.ndarray:
+        """(n_features,) weighted mean of the rows of X (zeros for no rows)."""
+        return self.x_point + self.x_offset / self.weight if self.weight else self.x_point
+
+    @property
+    def y_mean(self) -> float:
+        """Weighted mean of y (zero for no rows)."""
+        return self.y_point + self.y_offset / self.weight if self.weight else self.y_point
+
     def moved(
         self, x_point: np.ndarray, y_point: float
     ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, float]:

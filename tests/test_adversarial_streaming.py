@@ -200,3 +200,24 @@ def test_a_deleted_zarr_store_or_chunk_is_an_error_not_zeros(tmp_path: Path, dam
             match = r"NaN or infinity \(first at row 3000,"
         with pytest.raises(ValueError, match=match):
             LinearRegression().fit(X, y)
+
+
+def test_a_deleted_source_file_fails_at_once_without_retries(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # FileNotFoundError is an OSError, which the engine took for a lost connection: it
+    # warned of lost data and re-read the missing file five more times before failing.
+    rng = np.random.default_rng(0)
+    blocks = []
+    for i in range(3):
+        np.save(tmp_path / f"x{i}.npy", rng.standard_normal((30, 2)))
+        blocks.append(da.from_delayed(dask.delayed(np.load)(str(tmp_path / f"x{i}.npy")),
+                                      shape=(30, 2), dtype=np.float64))
+    X = da.concatenate(blocks)
+    y = X[:, 0] - X[:, 1]
+    with dask.config.set({"daskgd.placement": "stream"}):
+        LinearRegression().fit(X, y)
+        os.remove(tmp_path / "x2.npy")
+        with caplog.at_level("WARNING", logger="daskgd"), pytest.raises(FileNotFoundError):
+            LinearRegression().fit(X, y)
+    assert not [r for r in caplog.records if "re-placing lost data" in r.getMessage()]
