@@ -478,6 +478,8 @@ class Engine:
         for attempt in itertools.count(1):
             try:
                 results = self._call_once(kernel, args, name, pass_chunk_id, tree, split)
+            except _RaisedByTask as raised:
+                raise raised.error from None
             except _LOST as error:
                 if attempt > self.max_retries:
                     raise
@@ -504,7 +506,22 @@ class Engine:
             )
             for s, (shard, holder) in enumerate(zip(self.shards, self.holders))
         ]
-        return self.client.gather(tasks, direct=True)
+        try:
+            return self.client.gather(tasks, direct=True)
+        except OSError as error:
+            if any(t.status == "error" for t in tasks):
+                # The task raised it itself (a streamed chunk's file is gone, unreadable):
+                # no worker was lost, and a retry would read the same missing file again.
+                raise _RaisedByTask(error) from error
+            raise
+
+
+class _RaisedByTask(Exception):
+    """An ``OSError`` a task raised (not a lost connection), passed up without a retry."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
 
 
 def _near(worker: str | None) -> dict[str, Any]:

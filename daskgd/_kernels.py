@@ -529,22 +529,31 @@ def centred_gram(
 
 @dataclass(frozen=True)
 class Moments:
-    """Weighted least-squares statistics of a set of rows about their own weighted means.
+    """Weighted least-squares statistics of a set of rows about a point near their means.
 
     weight : S, the total sample weight
-    x_mean : (n_features,) weighted mean of the rows of X; y_mean : weighted mean of y
+    x_point : (n_features,) and y_point : the point the rows are centred on, close to their
+        weighted means (a chunk's computed means, or a merge of those)
+    x_offset : (n_features,) ``sum_i w_i (x_i - x_point)``; y_offset : the same for y
+        (near zero: what the point misses of the true means)
     xx : (n_features, n_features) ``Xc' W Xc``; xy : (n_features,) ``Xc' W yc``;
-    yy : ``yc' W yc`` (``Xc``, ``yc`` centred on these means)
+        yy : ``yc' W yc`` (``Xc``, ``yc`` centred on the point)
 
-    ``a + b`` is the statistics of the two sets of rows together, by the parallel-axis
-    update (Chan, Golub and LeVeque): each chunk is centred on its own mean, so the
-    result stays exact for features with large offsets, and the summation tree adds
-    Moments like any other kernel result.
+    ``a + b`` is the statistics of the two sets of rows together, about a point between
+    theirs, by the parallel-axis update (Chan, Golub and LeVeque). The offsets carry
+    what a rounded mean cannot hold: a feature of offset 1e8 has chunk means that differ
+    by ~0.1 but are held to ~1e-8 each, so an update through the means alone loses ~1e-7
+    of the between-chunk spread. Here every shift is by the difference of two stored
+    points, which is exact, and the offsets make up the rest; the result stays exact for
+    features with large offsets, and the summation tree adds Moments like any other
+    kernel result.
     """
 
     weight: float
-    x_mean: np.ndarray
-    y_mean: float
+    x_point: np.ndarray
+    y_point: float
+    x_offset: np.ndarray
+    y_offset: float
     xx: np.ndarray
     xy: np.ndarray
     yy: float
@@ -553,7 +562,8 @@ class Moments:
     def empty(cls, n_features: int) -> Moments:
         """The statistics of no rows (the identity of ``+``)."""
         zeros = np.zeros(n_features)
-        return cls(0.0, zeros, 0.0, np.zeros((n_features, n_features)), zeros, 0.0)
+        return cls(0.0, zeros, 0.0, zeros, 0.0, np.zeros((n_features, n_features)), zeros,
+                   0.0)
 
     def __add__(self, other: Moments) -> Moments:
         if other.weight == 0.0:
@@ -561,33 +571,72 @@ class Moments:
         if self.weight == 0.0:
             return other
         weight = self.weight + other.weight
-        dx, dy = other.x_mean - self.x_mean, other.y_mean - self.y_mean
         share = other.weight / weight
-        between = self.weight * share  # S_a S_b / S
-        return Moments(
-            weight, self.x_mean + share * dx, self.y_mean + share * dy,
-            self.xx + other.xx + between * np.outer(dx, dx),
-            self.xy + other.xy + between * dy * dx,
-            self.yy + other.yy + between * dy * dy,
+        x_point = self.x_point + share * (other.x_point - self.x_point)
+        y_point = self.y_point + share * (other.y_point - self.y_point)
+        a, b = self.moved(x_point, y_point), other.moved(x_point, y_point)
+        return Moments(weight, x_point, y_point, a[0] + b[0], a[1] + b[1], a[2] + b[2],
+                       a[3] + b[3], a[4] + b[4])
+
+    @property
+    def x_mean(self) -> np.ndarray:
+        """(n_features,) weighted mean of the rows of X (zeros for no rows)."""
+        return self.x_point + self.x_offset / self.weight if self.weight else self.x_point
+
+    @property
+    def y_mean(self) -> float:
+        """Weighted mean of y (zero for no rows)."""
+        return self.y_point + self.y_offset / self.weight if self.weight else self.y_point
+
+    def moved(
+        self, x_point: np.ndarray, y_point: float
+    ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, float]:
+        """``(x_offset, y_offset, xx, xy, yy)`` about another point."""
+        ex, ey = self.x_point - x_point, self.y_point - y_point
+        cross = np.outer(self.x_offset, ex)
+        return (
+            self.x_offset + self.weight * ex,
+            self.y_offset + self.weight * ey,
+            self.xx + cross + cross.T + self.weight * np.outer(ex, ex),
+            self.xy + self.x_offset * ey + ex * self.y_offset + self.weight * ey * ex,
+            self.yy + 2.0 * self.y_offset * ey + self.weight * ey * ey,
         )
 
     def about(self, x_point: np.ndarray, y_point: float) -> tuple[np.ndarray, np.ndarray, float]:
         """``(Xc' W Xc, Xc' W yc, yc' W yc)`` with X and y centred on other points instead
         (``x_point`` zero: not centred), as ``centred_gram`` would give them."""
-        ex, ey = self.x_mean - x_point, self.y_mean - y_point
-        return (self.xx + self.weight * np.outer(ex, ex), self.xy + self.weight * ey * ex,
-                self.yy + self.weight * ey * ey)
+        return self.moved(x_point, y_point)[2:]
 
 
 def chunk_moments(chunk: Chunk, stats: ChunkStats) -> Moments:
-    """The chunk's :class:`Moments`, centred on its own weighted means (from ``stats``)."""
+    """The chunk's :class:`Moments`, about its own weighted means (from ``stats``)."""
     d = chunk.X.shape[1]
     if stats.weight_sum <= 0.0:  # no rows, all weights zero, or invalid values
         return Moments.empty(d)
-    x_mean = stats.weighted_X_sum / stats.weight_sum
-    y_mean = stats.weighted_y_sum / stats.weight_sum
-    xx, xy, yy = centred_gram(chunk, x_mean, y_mean)
-    return Moments(stats.weight_sum, x_mean, y_mean, xx, xy, yy)
+    x_point = stats.weighted_X_sum / stats.weight_sum
+    y_point = stats.weighted_y_sum / stats.weight_sum
+    x_offset, y_offset = centred_sums(chunk, x_point, y_point)
+    xx, xy, yy = centred_gram(chunk, x_point, y_point)
+    return Moments(stats.weight_sum, x_point, y_point, x_offset, y_offset, xx, xy, yy)
+
+
+@row_blocks
+def centred_sums(chunk: Chunk, x_point: np.ndarray, y_point: float) -> tuple[np.ndarray, float]:
+    """``(sum_i w_i (x_i - x_point), sum_i w_i (y_i - y_point))`` in float64.
+
+    Summed after the subtraction, so they are exact to the spread of the data, not to its
+    offset (for a sparse X, as in ``centred_gram``: exact for its mostly non-zero columns).
+    """
+    w = np.ones(chunk.X.shape[0]) if chunk.w is None else chunk.w
+    y_sum = float(w @ (chunk.y - y_point))
+    if scipy.sparse.issparse(chunk.X):
+        X = chunk.X.astype(np.float64)
+        sparse, S, dense, Dc = _split_dense_columns(X, x_point)
+        x_sum = np.empty(X.shape[1])
+        x_sum[sparse] = S.T @ w - x_point[sparse] * w.sum()
+        x_sum[dense] = w @ Dc
+        return x_sum, y_sum
+    return w @ (chunk.X.astype(np.float64) - x_point), y_sum
 
 
 def _split_dense_columns(

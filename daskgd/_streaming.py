@@ -40,10 +40,14 @@ PLACEMENTS = ("auto", "persist", "stream")
 def placement_setting() -> str:
     """The ``daskgd.placement`` dask setting, checked.
 
+    With ``"auto"`` the ``daskgd.auto-stream-fraction`` setting is checked too, here,
+    before any cluster work (``"auto"`` may read the block lengths before it weighs X).
+
     Raises
     ------
     ValueError
-        If the setting is not one of ``PLACEMENTS``.
+        If the setting is not one of ``PLACEMENTS``, or it is ``"auto"`` and the fraction
+        is not a number in (0, 1].
     """
     value = dask.config.get("daskgd.placement", "auto")
     if value not in PLACEMENTS:
@@ -51,6 +55,8 @@ def placement_setting() -> str:
             f"The dask setting daskgd.placement must be one of {list(PLACEMENTS)}; got "
             f"{value!r}."
         )
+    if value == "auto":
+        _auto_fraction()
     return str(value)
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -343,7 +345,8 @@ def make_zarr(
     random_state : int, default=0
         Seed (>= 0) of the coefficients and the rows.
     overwrite : bool, default=False
-        Replace an existing store at ``path``; without it an existing path is an error.
+        Replace an existing Zarr store at ``path``; without it an existing path is an
+        error (and with it, an existing path that is not a Zarr store).
 
     Returns
     -------
@@ -357,7 +360,16 @@ def make_zarr(
         A bad argument (which one, and what was expected), checked before anything is
         written.
     FileExistsError
-        ``path`` exists and ``overwrite`` is False.
+        ``path`` exists and ``overwrite`` is False, or exists and is not a Zarr store
+        (``overwrite`` replaces a store, nothing else).
+
+    Notes
+    -----
+    The store is written to a temporary directory beside ``path`` and moved there when
+    complete, so an error or an interrupt leaves nothing behind (and ``overwrite`` keeps
+    the old store until then). A store that would not fit on the disk is refused before
+    writing. X (and a float y) are filled with NaN where a chunk is missing, so a store
+    damaged after :func:`open_zarr` fails a fit's validation instead of reading zeros.
     ImportError
         zarr (>= 3) is not installed.
 
@@ -377,9 +389,25 @@ def make_zarr(
         raise ValueError(f"overwrite must be True or False; got {overwrite!r}.")
     if not isinstance(path, str | os.PathLike):
         raise ValueError(f"path must be a string or path-like; got {path!r}.")
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(
-            f"{os.fspath(path)!r} exists already; pass overwrite=True to replace it."
+    target = os.path.abspath(os.fspath(path))
+    if os.path.lexists(target):
+        if not overwrite:
+            raise FileExistsError(
+                f"{os.fspath(path)!r} exists already; pass overwrite=True to replace it."
+            )
+        if not _is_zarr_store(target):
+            # overwrite=True replaces a store, never whatever else sits at the path.
+            raise FileExistsError(
+                f"{os.fspath(path)!r} exists and is not a Zarr store; make_zarr replaces "
+                "only a Zarr store. Remove it yourself or choose another path."
+            )
+    parent = os.path.dirname(target)
+    float_itemsize = np.dtype(float_dtype).itemsize
+    needed = int(n_samples) * (int(n_features) * float_itemsize + 8)
+    if os.path.isdir(parent) and needed > (free := shutil.disk_usage(parent).free):
+        raise ValueError(
+            f"A store of n_samples={n_samples} x n_features={n_features} {float_dtype} "
+            f"needs about {needed} bytes, but the disk at {parent!r} has {free} free."
         )
     zarr = _zarr()
     coef, intercept = _synthetic.true_coefficients(kind, n_features, random_state)
@@ -387,18 +415,40 @@ def make_zarr(
         "kind": kind, "n_samples": int(n_samples), "n_features": int(n_features),
         "random_state": int(random_state), "coef": coef.tolist(), "intercept": intercept,
     }
-    root = zarr.open_group(os.fspath(path), mode="w")
-    X_store = root.create_array("X", shape=(n_samples, n_features), dtype=float_dtype,
-                                chunks=(chunk_rows, n_features))
-    y_dtype = np.int64 if kind == "classification" else np.float64
-    y_store = root.create_array("y", shape=(n_samples,), dtype=y_dtype, chunks=(chunk_rows,))
-    for start in range(0, n_samples, chunk_rows):
-        stop = min(start + chunk_rows, n_samples)
-        X, y = _synthetic.rows(kind, n_features, start, stop, random_state, float_dtype)
-        X_store[start:stop] = X
-        y_store[start:stop] = y
-    root.attrs.update(attrs)
+    # Written beside the target and moved there once complete: an error or an interrupt
+    # leaves no half-written store, and overwrite keeps the old store until then.
+    work = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.", suffix=".partial",
+                            dir=parent)
+    try:
+        root = zarr.open_group(work, mode="w")
+        # NaN fill: a chunk missing when read (a store deleted after open_zarr, a lost
+        # file) reads as NaN, which a fit reports by row, instead of zeros fitted silently.
+        X_store = root.create_array("X", shape=(n_samples, n_features), dtype=float_dtype,
+                                    chunks=(chunk_rows, n_features), fill_value=np.nan)
+        y_dtype = np.int64 if kind == "classification" else np.float64
+        y_store = root.create_array("y", shape=(n_samples,), dtype=y_dtype,
+                                    chunks=(chunk_rows,),
+                                    fill_value=None if kind == "classification" else np.nan)
+        for start in range(0, n_samples, chunk_rows):
+            stop = min(start + chunk_rows, n_samples)
+            X, y = _synthetic.rows(kind, n_features, start, stop, random_state, float_dtype)
+            X_store[start:stop] = X
+            y_store[start:stop] = y
+        root.attrs.update(attrs)
+        if os.path.lexists(target):
+            shutil.rmtree(target)
+        os.rename(work, target)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     return attrs
+
+
+def _is_zarr_store(path: str) -> bool:
+    """Whether ``path`` is a directory holding a Zarr group or array (v2 or v3 metadata)."""
+    return os.path.isdir(path) and any(
+        os.path.isfile(os.path.join(path, name)) for name in ("zarr.json", ".zgroup", ".zarray")
+    )
 
 
 def open_zarr(path: str | os.PathLike[str]) -> tuple[da.Array, da.Array]:
