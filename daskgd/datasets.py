@@ -17,6 +17,7 @@ import importlib.util
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -439,9 +440,19 @@ def make_zarr(
             shutil.rmtree(target)
         os.rename(work, target)
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        _remove_partial(work)
         raise
     return attrs
+
+
+def _remove_partial(work: str) -> None:
+    """Delete a half-written store. An interrupt can leave a write of Zarr's I/O thread in
+    flight, which may recreate files after a first delete: delete until it stays gone."""
+    for _ in range(40):
+        shutil.rmtree(work, ignore_errors=True)
+        time.sleep(0.05)
+        if not os.path.lexists(work):
+            return
 
 
 def _is_zarr_store(path: str) -> bool:
