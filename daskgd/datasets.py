@@ -363,6 +363,8 @@ def make_zarr(
     FileExistsError
         ``path`` exists and ``overwrite`` is False, or exists and is not a Zarr store
         (``overwrite`` replaces a store, nothing else).
+    ImportError
+        zarr (>= 3) is not installed.
 
     Notes
     -----
@@ -371,8 +373,6 @@ def make_zarr(
     the old store until then). A store that would not fit on the disk is refused before
     writing. X (and a float y) are filled with NaN where a chunk is missing, so a store
     damaged after :func:`open_zarr` fails a fit's validation instead of reading zeros.
-    ImportError
-        zarr (>= 3) is not installed.
 
     Examples
     --------
