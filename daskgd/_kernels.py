@@ -522,9 +522,9 @@ def centred_gram(
         xy[dense] = Dc.T @ wy
         return _sparse_centred_gram(X, w, x_mean), xy, float(wy @ yc)
     Xc = chunk.X.astype(np.float64) - x_mean
-    wX = Xc if chunk.w is None else Xc * chunk.w[:, None]
     gram = _symmetric_gram(Xc) if chunk.w is None else _weighted_gram(Xc, chunk.w)
-    return gram, wX.T @ yc, float(wy @ yc)
+    # Xc' W yc as Xc' (w * yc): no weighted copy of the block.
+    return gram, Xc.T @ wy, float(wy @ yc)
 
 
 @dataclass(frozen=True)
