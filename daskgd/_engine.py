@@ -437,12 +437,8 @@ class Engine:
         reads of X the call makes, for the fit's record. A call that fails because the
         cluster lost a worker is retried after the lost chunks are re-placed.
         """
-        per_shard = self._call(kernel, args, name, passes, pass_chunk_id, tree=False)
-        results: list[Any] = [None] * self.n_chunks
-        for ids, shard_results in zip(self.shard_ids, per_shard):
-            for i, r in zip(ids, shard_results):
-                results[i] = r
-        return results
+        return self._in_chunk_order(
+            self._call(kernel, args, name, passes, pass_chunk_id, tree=False))
 
     def reduce(
         self, kernel: Callable[..., Any], args: tuple, *, name: str, passes: float,
@@ -451,10 +447,7 @@ class Engine:
         """The sum over all chunks of ``kernel``'s results, added on the workers as far as
         each can (``_kernels.tree_partials``): the same to the last bit wherever chunks
         live."""
-        partials: dict[tuple[int, int], Any] = {}
-        for shard_partials in self._call(kernel, args, name, passes, pass_chunk_id, tree=True):
-            partials.update(shard_partials)
-        return _kernels.tree_total(partials, self.n_chunks)
+        return self._total(self._call(kernel, args, name, passes, pass_chunk_id, tree=True))
 
     def map_reduce(
         self, kernel: Callable[..., Any], args: tuple, *, name: str, passes: float,
@@ -462,14 +455,24 @@ class Engine:
         """For a kernel returning pairs ``(kept, added)``: the per-chunk ``kept`` in order,
         as :meth:`map` gives them, and the sum of ``added`` over all chunks, as
         :meth:`reduce` gives it; one read of the data for both."""
-        kept: list[Any] = [None] * self.n_chunks
-        partials: dict[tuple[int, int], Any] = {}
         per_shard = self._call(kernel, args, name, passes, False, tree=True, split=True)
-        for ids, (shard_kept, shard_partials) in zip(self.shard_ids, per_shard):
-            for i, k in zip(ids, shard_kept):
-                kept[i] = k
+        return (self._in_chunk_order([kept for kept, _ in per_shard]),
+                self._total([partials for _, partials in per_shard]))
+
+    def _in_chunk_order(self, per_shard: list[list[Any]]) -> list[Any]:
+        """Per-chunk results of every shard, in chunk id order."""
+        results: list[Any] = [None] * self.n_chunks
+        for ids, shard_results in zip(self.shard_ids, per_shard):
+            for i, r in zip(ids, shard_results):
+                results[i] = r
+        return results
+
+    def _total(self, per_shard: list[dict[tuple[int, int], Any]]) -> Any:
+        """The sum over all chunks from every shard's partial sums over the tree."""
+        partials: dict[tuple[int, int], Any] = {}
+        for shard_partials in per_shard:
             partials.update(shard_partials)
-        return kept, _kernels.tree_total(partials, self.n_chunks)
+        return _kernels.tree_total(partials, self.n_chunks)
 
     def _call(
         self, kernel: Callable[..., Any], args: tuple, name: str, passes: float,
