@@ -17,11 +17,13 @@ between rounds of tasks: keep them cheap.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
+import numpy as np
 from tqdm.auto import tqdm
 
 __all__ = ["Callback", "FitInfo", "LogIterations", "ProgressBar"]
@@ -222,8 +224,16 @@ class CallbackList:
 
     def begin(self, info: FitInfo) -> None:
         self.info = info
-        for callback in self.callbacks:
-            callback.on_fit_begin(info)
+        for i, callback in enumerate(self.callbacks):
+            try:
+                callback.on_fit_begin(info)
+            except BaseException as exc:
+                # Those that began are ended (progress bars closed), then the error raised.
+                info.error = exc
+                for begun in self.callbacks[:i]:
+                    with contextlib.suppress(Exception):
+                        begun.on_fit_end(info)
+                raise
 
     def __call__(self, record: Record, state: Mapping[str, Any]) -> str | None:
         """Show ``record`` to every callback; the reason to stop, or None to go on.
@@ -234,7 +244,10 @@ class CallbackList:
             self.info.state.update(state)
         reason = None
         for callback in self.callbacks:
-            if callback.on_iteration(record) is True and reason is None:
+            answer = callback.on_iteration(record)
+            # True, NumPy's True_ too (a comparison of arrays' entries), asks to stop.
+            stop = answer is True or (isinstance(answer, np.bool_) and bool(answer))
+            if stop and reason is None:
                 reason = (f"stopped by callback {_name(callback)} at iteration "
                           f"{record['iteration']}")
         return reason
