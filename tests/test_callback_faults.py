@@ -1,4 +1,4 @@
-"""Faults found by the breakit2 pass (callbacks, plotting). Each test fails on 3921af7."""
+"""Faults found by a break-it pass on the callbacks; each test failed before the fix."""
 
 from __future__ import annotations
 
